@@ -1,0 +1,55 @@
+# Two commands set everything up on a fresh machine:
+#   make build   - create .venv, install pinned dependencies, build source/ into build/
+#   make test    - the same setup, then ruff, mypy and the whole pytest suite
+# Other targets: make bench (performance report), make clean, make lock (re-pin).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+PYTEST_ARGS ?=
+
+.PHONY: build test lint bench clean lock system-deps
+
+build: $(STAMP)
+	$(BIN)/exporter build
+
+test: $(STAMP)
+	$(BIN)/ruff check exporter tests bench
+	$(BIN)/ruff format --check exporter tests bench
+	$(BIN)/mypy exporter
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check exporter tests bench
+	$(BIN)/ruff format --check exporter tests bench
+	$(BIN)/mypy exporter
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+# WeasyPrint needs Pango; HarfBuzz's subsetter makes font subsetting fast and is the one
+# subsetting path we pin for byte-identical PDFs. Installed only when missing (needs root).
+system-deps:
+	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): requirements.lock pyproject.toml | system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	{ .lockvenv/bin/pip freeze --exclude-editable | grep -v '^-e'; .lockvenv/bin/pip freeze --all | grep '^setuptools=='; } | sort -f > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf build/*.apkg build/*.pdf build/.cache build/.manifest.json

@@ -1,0 +1,205 @@
+"""The pipeline: load → validate → tag → render Markdown → render targets → write.
+
+No Click and no printing here: results and diagnostics are returned to the caller. Every
+target gathers its output in memory first; nothing is written unless every requested
+target succeeded and the source has no errors.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exporter import markup
+from exporter.cache import Cache, content_key
+from exporter.diagnostics import Diagnostics
+from exporter.latex import latex_error
+from exporter.loader import load_source
+from exporter.model import Bank, Question
+from exporter.output import OutputSet, write_all
+from exporter.validate import validate
+
+TARGETS: dict[str, str] = {
+    "anki": "exporter.render.anki:render",
+    "cheatsheet": "exporter.render.pdf:render_cheatsheet",
+    "flashcards": "exporter.render.pdf:render_flashcards",
+    "quiz": "exporter.render.pdf:render_quiz",
+}
+"""Every build target and the function that renders it (imported only when built)."""
+
+
+@dataclass(frozen=True)
+class RenderedQuestion:
+    """A question with its Markdown fields rendered to HTML."""
+
+    question: Question
+    question_html: str
+    answer_html: str
+    details_html: str
+
+
+@dataclass
+class Project:
+    """A loaded and validated source folder."""
+
+    source: Path
+    bank: Bank | None
+    diagnostics: Diagnostics
+    cache: Cache = field(default_factory=lambda: Cache(None))
+
+    def check_math(self, latex: str) -> str | None:
+        """Why a formula will not render (cached by content across runs), or None."""
+        key = content_key(latex)
+        if self.cache.contains("latex-check", key):
+            cached: str | None = self.cache.get("latex-check", key)
+            return cached
+        problem = latex_error(latex)
+        self.cache.put("latex-check", key, problem)
+        return problem
+
+    def field(self, text: str, inline: bool) -> markup.RenderedField:
+        """A Markdown field's HTML and findings, cached by content across runs."""
+        key = content_key(text, "inline" if inline else "block")
+        cached = self.cache.get("markdown", key)
+        if cached is not None:
+            return markup.RenderedField.from_json(cached)
+        rendered = markup.render_field(text, inline)
+        self.cache.put("markdown", key, rendered.to_json())
+        return rendered
+
+    def rendered(self, questions: Iterable[Question]) -> list[RenderedQuestion]:
+        """HTML for the given questions' fields."""
+        return [
+            RenderedQuestion(
+                q,
+                self.field(q.question, True).html,
+                self.field(q.answer, False).html,
+                self.field(q.details, False).html if q.details else "",
+            )
+            for q in questions
+        ]
+
+
+def load_project(
+    source: Path, ignore: Iterable[str] = (), cache_dir: Path | None = None
+) -> Project:
+    """Read and validate a source folder; problems are in ``project.diagnostics``.
+
+    ``cache_dir`` keeps results of slow checks between runs (``build/.cache``).
+    """
+    diagnostics = Diagnostics(ignore=frozenset(ignore))
+    project = Project(source, None, diagnostics, Cache(cache_dir))
+    raw = load_source(source, diagnostics)
+    project.bank = validate(
+        raw,
+        diagnostics,
+        findings=lambda q, name: project.field(getattr(q, name), name == "question").findings,
+        math_check=project.check_math,
+    )
+    return project
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which questions a build includes: all, or those of some levels and/or tags."""
+
+    levels: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def includes(self, question: Question) -> bool:
+        """Whether the question passes both filters (an empty filter passes everything)."""
+        if self.levels and question.level not in self.levels:
+            return False
+        return not self.tags or bool(set(self.tags) & set(question.topics))
+
+    @property
+    def suffix(self) -> str:
+        """A file-name suffix naming the filter, empty for the whole bank."""
+        parts = list(self.levels) + list(self.tags)
+        return "-" + "-".join(parts) if parts else ""
+
+
+@dataclass
+class BuildRequest:
+    """What to build and how."""
+
+    source: Path
+    out: Path
+    targets: tuple[str, ...] = tuple(TARGETS)
+    templates: Path | None = None
+    selection: Selection = Selection()
+    options: dict[str, Any] = field(default_factory=dict)
+    frozen: bool = False
+    strict: bool = False
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass
+class RenderContext:
+    """Everything a target renderer may use."""
+
+    project: Project
+    bank: Bank
+    request: BuildRequest
+    questions: list[RenderedQuestion]
+    diagnostics: Diagnostics
+    outputs: OutputSet
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """A target option from the command line, or its default."""
+        value = self.request.options.get(name)
+        return default if value is None else value
+
+
+def target_renderer(name: str) -> Callable[[RenderContext], None]:
+    """Import the renderer of a target only when that target is built."""
+    module_name, func = TARGETS[name].split(":")
+    renderer: Callable[[RenderContext], None] = getattr(importlib.import_module(module_name), func)
+    return renderer
+
+
+@dataclass
+class BuildResult:
+    """The outcome of a build: the project, what was written and what was left alone."""
+
+    project: Project
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def diagnostics(self) -> Diagnostics:
+        """All problems of the run."""
+        return self.project.diagnostics
+
+
+def build(request: BuildRequest) -> BuildResult:
+    """Run the pipeline; writes only when the source and every target succeeded."""
+    project = load_project(request.source, request.ignore, request.out / ".cache")
+    result = BuildResult(project)
+    bank = project.bank
+    if bank is None or project.diagnostics.failed(request.strict):
+        return result
+    selected = [q for q in bank.questions if request.selection.includes(q)]
+    context = RenderContext(
+        project=project,
+        bank=bank,
+        request=request,
+        questions=project.rendered(selected),
+        diagnostics=project.diagnostics,
+        outputs=OutputSet(),
+    )
+    for name in request.targets:
+        target_renderer(name)(context)
+    result.state = context.state
+    project.cache.save()
+    if project.diagnostics.failed(request.strict):
+        return result
+    written = write_all(context.outputs.files)
+    result.written = written
+    result.unchanged = sorted(set(context.outputs.files) - set(written))
+    return result

@@ -1,0 +1,83 @@
+"""A small content-addressed cache under ``build/.cache``: results keyed by input hash.
+
+Each namespace is one JSON file, read once and written back atomically only when it
+gained entries, so repeated runs skip work whose inputs did not change (LaTeX checks,
+drawn formulas). A missing, unreadable or corrupt cache is simply empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from exporter import __version__
+
+MAX_ENTRIES = 50_000
+"""A namespace larger than this is emptied instead of growing without bound."""
+
+
+def content_key(*parts: str) -> str:
+    """A short stable hash of some strings."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+class Cache:
+    """Namespaced key → JSON value stores, persisted in ``folder`` (None: memory only)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.data: dict[str, dict[str, Any]] = {}
+        self.dirty: set[str] = set()
+
+    def _load(self, namespace: str) -> dict[str, Any]:
+        store = self.data.get(namespace)
+        if store is None:
+            store = {}
+            if self.folder is not None:
+                try:
+                    loaded = json.loads((self.folder / f"{namespace}.json").read_text("utf-8"))
+                    if isinstance(loaded, dict) and loaded.get("version") == __version__:
+                        store = dict(loaded.get("entries", {}))
+                except (OSError, ValueError):
+                    store = {}
+            self.data[namespace] = store
+        return store
+
+    def get(self, namespace: str, key: str) -> Any:
+        """The cached value, or None."""
+        return self._load(namespace).get(key)
+
+    def contains(self, namespace: str, key: str) -> bool:
+        """Whether a value is cached for ``key``."""
+        return key in self._load(namespace)
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        """Remember a value."""
+        store = self._load(namespace)
+        if store.get(key, object()) != value:
+            if len(store) >= MAX_ENTRIES:
+                store.clear()
+            store[key] = value
+            self.dirty.add(namespace)
+
+    def save(self) -> None:
+        """Write back the namespaces that changed; failures only cost speed next time."""
+        if self.folder is None:
+            return
+        from exporter.output import write_atomic
+
+        for namespace in sorted(self.dirty):
+            payload = {"version": __version__, "entries": self.data[namespace]}
+            with contextlib.suppress(OSError):
+                write_atomic(
+                    self.folder / f"{namespace}.json",
+                    json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(),
+                )
+        self.dirty.clear()

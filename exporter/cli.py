@@ -1,0 +1,305 @@
+"""The ``exporter`` command line: options, output and exit codes; no pipeline logic.
+
+Exit codes: 0 clean, 1 problems in the source (or warnings with ``--strict``), 2 usage,
+configuration or I/O errors. No traceback is ever shown for bad input; ``--debug`` shows
+one for internal errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from exporter import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class Settings:
+    """The options every command shares."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.source: Path = kwargs["source"]
+        self.out: Path = kwargs["out"]
+        self.templates: Path | None = kwargs["templates"]
+        self.strict: bool = kwargs["strict"]
+        self.quiet: bool = kwargs["quiet"]
+        self.verbose: bool = kwargs["verbose"]
+        self.debug: bool = kwargs["debug"]
+        self.ignore: tuple[str, ...] = kwargs["ignore"]
+        self.started = time.perf_counter()
+
+    def info(self, message: str) -> None:
+        """A progress line on stderr, unless ``-q``."""
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def detail(self, message: str) -> None:
+        """A line shown only with ``-v``."""
+        if self.verbose and not self.quiet:
+            click.echo(message, err=True)
+
+
+def _check_codes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    from exporter.diagnostics import RULES
+
+    codes = tuple(code.strip().upper() for item in value for code in item.split(","))
+    for code in codes:
+        if code not in RULES:
+            raise click.BadParameter(f"unknown rule code {code}", ctx=ctx, param=param)
+    return codes
+
+
+def project_options(func: F) -> F:
+    """The options shared by every command, accepted after the command's name."""
+    options = [
+        click.option(
+            "--source",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=Path("source"),
+            show_default=True,
+            help="Folder with deck.yaml, taxonomy.yaml and questions/.",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=Path("build"),
+            show_default=True,
+            help="Folder the outputs are written to.",
+        ),
+        click.option(
+            "--templates",
+            type=click.Path(path_type=Path, file_okay=False, exists=True),
+            default=None,
+            help="Folder whose anki/ and pdf/ templates override the built-in ones.",
+        ),
+        click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1)."),
+        click.option(
+            "--ignore",
+            multiple=True,
+            callback=_check_codes,
+            metavar="CODE[,CODE]",
+            help="Silence these rule codes (e.g. W103). Repeatable.",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print only problems."),
+        click.option("-v", "--verbose", is_flag=True, help="Print timings and details."),
+        click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        names = ("source", "out", "templates", "strict", "quiet", "verbose", "debug", "ignore")
+        settings = Settings(**{name: kwargs.pop(name) for name in names})
+        try:
+            code = func(settings, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            code = 130
+        except Exception as exc:  # reported, never a traceback unless --debug
+            from exporter.output import OutputError
+
+            if settings.debug:
+                raise
+            if isinstance(exc, OutputError):
+                click.echo(f"error: {exc}", err=True)
+            else:
+                click.echo(
+                    f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                    err=True,
+                )
+            code = EXIT_USAGE
+        settings.detail(f"took {time.perf_counter() - settings.started:.3f}s")
+        sys.exit(code or 0)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _require_source(settings: Settings) -> None:
+    if not settings.source.is_dir():
+        raise click.UsageError(f"source folder '{settings.source}' does not exist")
+
+
+def report(settings: Settings, diagnostics: Any) -> int:
+    """Print every diagnostic and the summary; the exit code they call for."""
+    for item in diagnostics:
+        click.echo(item.format(), err=True)
+    if not settings.quiet or diagnostics.failed(settings.strict):
+        click.echo(diagnostics.summary(), err=True)
+    if any(item.code == "E017" for item in diagnostics.errors):
+        return EXIT_USAGE
+    return EXIT_PROBLEMS if diagnostics.failed(settings.strict) else EXIT_OK
+
+
+def _load(settings: Settings) -> Any:
+    from exporter.build import load_project
+
+    _require_source(settings)
+    project = load_project(
+        settings.source, ignore=settings.ignore, cache_dir=settings.out / ".cache"
+    )
+    project.cache.save()
+    return project
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="exporter")
+def main() -> None:
+    """Turn a bank of interview questions (YAML) into Anki decks and printable PDFs.
+
+    \b
+    Typical use:
+      exporter validate            check source/ and list every problem
+      exporter build               write build/<deck>.apkg and the PDFs
+      exporter stats               counts per level and topic, seed coverage
+    """
+
+
+@main.command()
+@project_options
+def validate(settings: Settings) -> int:
+    """Check the source and print every problem as path:line:col: CODE message.
+
+    Exits 0 when clean, 1 when the source has errors (or warnings with --strict),
+    2 when files cannot be read.
+    """
+    project = _load(settings)
+    if project.bank is not None and not project.diagnostics.items and not settings.quiet:
+        count = len(project.bank.questions)
+        settings.info(f"{settings.source}: {count} questions, deck '{project.bank.deck.id}'")
+    return report(settings, project.diagnostics)
+
+
+@main.command()
+@project_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Human-readable table or JSON.",
+)
+def stats(settings: Settings, output_format: str) -> int:
+    """Show counts per level and topic, untagged questions and seed coverage."""
+    from exporter.stats import bank_stats, compress_ranges
+
+    project = _load(settings)
+    code = report(settings, project.diagnostics) if project.diagnostics.items else EXIT_OK
+    if project.bank is None:
+        return code or EXIT_PROBLEMS
+    result = bank_stats(project.bank)
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return code
+    bank = project.bank
+    lines = [f"{bank.deck.title} ({bank.deck.id}): {result.total} questions"]
+    if result.retired:
+        lines[0] += f", {result.retired} retired"
+    lines.append("")
+    lines.append("Levels")
+    for level, count in result.per_level.items():
+        lines.append(f"  {level:<24} {count:>5}")
+    lines.append("")
+    lines.append("Topics")
+    for topic, count in result.per_topic.items():
+        lines.append(f"  {topic:<24} {count:>5}")
+    lines.append("")
+    if result.untagged:
+        lines.append(f"Without a topic tag: {len(result.untagged)} ({', '.join(result.untagged)})")
+    else:
+        lines.append("Without a topic tag: 0")
+    if result.seed_total is not None:
+        covered = len(result.seed_covered)
+        lines.append(f"Seed coverage: {covered}/{result.seed_total}")
+        if result.seed_missing:
+            lines.append(f"  missing: {compress_ranges(result.seed_missing)}")
+    click.echo("\n".join(lines))
+    return code
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+@main.command()
+@project_options
+@click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    type=click.Choice(["anki", "cheatsheet", "flashcards", "quiz", "pdf", "all"]),
+    help="What to build (repeatable; 'pdf' = the three PDFs). Default: all.",
+)
+@click.option("--level", "levels", multiple=True, help="Only questions of these levels.")
+@click.option("--tag", "tags", multiple=True, help="Only questions with one of these tags.")
+@click.option("--frozen", is_flag=True, help="Fail (exit 1) if the lock file would change; for CI.")
+@click.option(
+    "--deck-layout",
+    type=click.Choice(["flat", "level", "tag"]),
+    default=None,
+    help="Anki: one deck, a subdeck per level (default), or per first topic.",
+)
+def build(
+    settings: Settings,
+    targets: tuple[str, ...],
+    levels: tuple[str, ...],
+    tags: tuple[str, ...],
+    frozen: bool,
+    **options: Any,
+) -> int:
+    """Build the Anki deck and the PDFs from the source into the output folder.
+
+    Nothing is written when the source has errors; each output replaces the old one
+    atomically, so a failed or interrupted build leaves the previous outputs intact.
+    """
+    from exporter.build import TARGETS, BuildRequest, Selection
+    from exporter.build import build as run_build
+
+    _require_source(settings)
+    chosen: list[str] = []
+    for target in targets or ("all",):
+        expanded = {"all": list(TARGETS), "pdf": ["cheatsheet", "flashcards", "quiz"]}
+        for name in expanded.get(target, [target]):
+            if name not in chosen:
+                chosen.append(name)
+    request = BuildRequest(
+        source=settings.source,
+        out=settings.out,
+        targets=tuple(chosen),
+        templates=settings.templates,
+        selection=Selection(_split(levels), _split(tags)),
+        options=options,
+        frozen=frozen,
+        strict=settings.strict,
+        ignore=settings.ignore,
+    )
+    result = run_build(request)
+    code = report(settings, result.diagnostics) if result.diagnostics.items else EXIT_OK
+    if result.project.bank is None or result.diagnostics.failed(settings.strict):
+        settings.info("Nothing written.")
+        return code or EXIT_PROBLEMS
+    for message in result.state.get("messages", []):
+        settings.info(message)
+    for path in result.written:
+        settings.info(f"wrote {path}")
+    for path in result.unchanged:
+        settings.detail(f"unchanged {path}")
+    if not result.written:
+        settings.info("Everything up to date.")
+    return code

@@ -1,0 +1,315 @@
+"""Reads source/ YAML into located trees: every key and value keeps its line and column.
+
+The YAML is parsed with PyYAML's event stream (the C parser when available) and composed
+here, iteratively, so that a hostile file cannot exhaust the C stack (deep nesting), memory
+(alias bombs) or construct Python objects (custom tags): each of those becomes a located
+diagnostic instead. Duplicate mapping keys, which PyYAML silently collapses, are reported.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exporter.diagnostics import Diagnostics, Location
+
+try:  # the C parser is ~10x faster; fall back to the pure-Python one
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+"""A source file larger than this is refused unread (E017)."""
+MAX_DEPTH = 64
+"""Deeper nesting than this is refused (E016); real banks need four levels."""
+MAX_EXPANDED_NODES = 2_000_000
+"""Alias expansion beyond this many nodes is refused (E016): a 'billion laughs' guard."""
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+class YamlRefused(Exception):
+    """A structural limit was hit while composing; carries the location."""
+
+    def __init__(self, location: Location, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.message = message
+
+
+@dataclass(eq=False)
+class Node:
+    """A located YAML value.
+
+    ``value`` is a Python scalar for ``kind == "scalar"``, a list of nodes for ``"seq"``, and
+    a ``dict`` of key to :class:`Entry` for ``"map"``.
+    """
+
+    kind: str
+    loc: Location
+    value: Any
+    style: str | None = None
+    size: int = 1
+    content_loc: Location | None = None
+    """For block scalars (``|``/``>``): where the text itself starts."""
+
+    def text_location(self, line_offset: int = 0) -> Location:
+        """The location of line ``line_offset`` (0-based) of a string value's text."""
+        if self.content_loc is not None:
+            base = self.content_loc
+            return Location(base.path, base.line + line_offset, base.col)
+        return self.loc
+
+
+@dataclass(eq=False)
+class Entry:
+    """One mapping entry: where its key stands, and its value."""
+
+    key_loc: Location
+    node: Node
+
+
+@dataclass
+class SourceFile:
+    """A parsed YAML file (``root`` is None when it could not be parsed)."""
+
+    path: Path
+    display: str
+    root: Node | None
+
+
+@dataclass
+class RawSource:
+    """The source folder as located YAML trees, before any schema is applied."""
+
+    root: Path
+    deck: SourceFile | None
+    taxonomy: SourceFile | None
+    questions: list[SourceFile] = field(default_factory=list)
+
+
+def display_path(path: Path) -> str:
+    """The path as shown in messages: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
+    """Read a UTF-8 file (BOM allowed, CRLF normalised) or report why it cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            diagnostics.add(
+                Location(display),
+                "E017",
+                f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+            )
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        diagnostics.add(Location(display), "E017", f"cannot read file: {exc.strerror or exc}")
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        diagnostics.add(
+            Location(display, line, col),
+            "E001",
+            f"invalid UTF-8 byte 0x{data[exc.start]:02x}; files must be UTF-8",
+        )
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
+    """Compose one YAML document into a located :class:`Node` tree, or report why not."""
+    try:
+        return _compose(text, display, diagnostics)
+    except YamlRefused as exc:
+        diagnostics.add(exc.location, "E016", exc.message)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if "\\t" in problem or "'\\t'" in problem or "tab" in problem:
+            problem = "tab character: YAML indentation must use spaces"
+        diagnostics.add(loc, "E001", f"YAML syntax error: {problem}")
+    except yaml.YAMLError as exc:
+        diagnostics.add(Location(display), "E001", f"YAML syntax error: {exc}")
+    return None
+
+
+def load_file(path: Path, diagnostics: Diagnostics) -> SourceFile:
+    """Read and parse one YAML file."""
+    display = display_path(path)
+    text = read_text(path, display, diagnostics)
+    root = parse_yaml(text, display, diagnostics) if text is not None else None
+    return SourceFile(path, display, root)
+
+
+def load_source(root: Path, diagnostics: Diagnostics) -> RawSource:
+    """Parse ``deck.yaml``, ``taxonomy.yaml`` and ``questions/*.yaml`` under ``root``.
+
+    Missing files are reported (E017); question files are read in sorted name order so
+    every run sees the bank in the same order.
+    """
+    raw = RawSource(root=root, deck=None, taxonomy=None)
+    for name in ("deck.yaml", "taxonomy.yaml"):
+        path = root / name
+        if not path.is_file():
+            diagnostics.add(Location(display_path(path)), "E017", f"missing {name}")
+            continue
+        loaded = load_file(path, diagnostics)
+        if name == "deck.yaml":
+            raw.deck = loaded
+        else:
+            raw.taxonomy = loaded
+    questions_dir = root / "questions"
+    files = sorted(questions_dir.glob("*.yaml")) + sorted(questions_dir.glob("*.yml"))
+    if not files:
+        diagnostics.add(
+            Location(display_path(questions_dir)), "E017", "no question files (*.yaml) found"
+        )
+    for path in sorted(files):
+        raw.questions.append(load_file(path, diagnostics))
+    return raw
+
+
+def _scalar_value(resolved_tag: str, value: str, loc: Location) -> Any:
+    node = yaml.ScalarNode(resolved_tag, value)
+    constructor = _CONSTRUCTOR
+    if resolved_tag == "tag:yaml.org,2002:str":
+        return value
+    try:
+        return constructor.yaml_constructors[resolved_tag](constructor, node)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise YamlRefused(loc, f"cannot read value {value!r}: {exc}") from None
+
+
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _content_location(lines: list[str], mark_line: int, display: str) -> Location:
+    """Where a block scalar's text starts: the first non-blank line after its indicator."""
+    for index in range(mark_line + 1, len(lines)):
+        line = lines[index]
+        if line.strip():
+            return Location(display, index + 1, len(line) - len(line.lstrip(" ")) + 1)
+    return Location(display, mark_line + 2, 1)
+
+
+def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
+    """Build the located tree from the parser's events with an explicit stack."""
+    lines: list[str] | None = None
+    anchors: dict[str, Node] = {}
+    # Each frame: (node, pending key for maps (None when awaiting a key), key location)
+    stack: list[list[Any]] = []
+    root: Node | None = None
+    documents = 0
+
+    def loc_of(mark: Any) -> Location:
+        return Location(display, mark.line + 1, mark.column + 1)
+
+    def attach(node: Node) -> None:
+        nonlocal root
+        if not stack:
+            root = node
+            return
+        frame = stack[-1]
+        parent: Node = frame[0]
+        if parent.kind == "seq":
+            parent.value.append(node)
+        elif frame[1] is None:
+            if node.kind != "scalar" or not isinstance(node.value, str):
+                diagnostics.add(node.loc, "E004", "mapping keys must be plain strings")
+                frame[1] = str(node.value)
+                frame[2] = node.loc
+                return
+            frame[1] = node.value
+            frame[2] = node.loc
+            return
+        else:
+            key, key_loc = frame[1], frame[2]
+            frame[1] = None
+            if key in parent.value:
+                first = parent.value[key].key_loc
+                diagnostics.add(
+                    key_loc, "E002", f"duplicate key '{key}' (first defined at {first})"
+                )
+                return
+            parent.value[key] = Entry(key_loc, node)
+        parent.size += node.size
+        if parent.size > MAX_EXPANDED_NODES:
+            raise YamlRefused(parent.loc, "document expands to too many nodes (alias bomb?)")
+
+    def check_tag(tag: str | None, expected: set[str], loc: Location) -> None:
+        if tag and tag not in ("!", *expected):
+            raise YamlRefused(loc, f"YAML tag {tag} is not allowed; only plain data is accepted")
+
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise YamlRefused(loc_of(event.start_mark), "only one YAML document is allowed")
+        elif isinstance(event, yaml.ScalarEvent):
+            loc = loc_of(event.start_mark)
+            check_tag(event.tag, _SCALAR_TAGS, loc)
+            if event.tag and event.tag != "!":
+                tag = event.tag
+            else:
+                implicit = event.implicit if event.tag != "!" else (False, False)
+                tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, implicit)
+            content_loc = None
+            if event.style in ("|", ">"):
+                if lines is None:
+                    lines = text.split("\n")
+                content_loc = _content_location(lines, event.start_mark.line, display)
+            node = Node("scalar", loc, _scalar_value(tag, event.value, loc), event.style)
+            node.content_loc = content_loc
+            if event.anchor:
+                anchors[event.anchor] = node
+            attach(node)
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            loc = loc_of(event.start_mark)
+            is_seq = isinstance(event, yaml.SequenceStartEvent)
+            check_tag(event.tag, {_SEQ_TAG if is_seq else _MAP_TAG}, loc)
+            if len(stack) >= MAX_DEPTH:
+                raise YamlRefused(loc, f"nesting deeper than {MAX_DEPTH} levels")
+            node = Node("seq" if is_seq else "map", loc, [] if is_seq else {})
+            if event.anchor:
+                anchors[event.anchor] = node
+            stack.append([node, None, None])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            node = stack.pop()[0]
+            attach(node)
+        elif isinstance(event, yaml.AliasEvent):
+            loc = loc_of(event.start_mark)
+            target = anchors.get(event.anchor or "")
+            if target is None:
+                raise YamlRefused(loc, f"unknown alias *{event.anchor}")
+            if any(frame[0] is target for frame in stack):
+                raise YamlRefused(loc, f"alias *{event.anchor} refers to itself")
+            attach(target)
+    return root

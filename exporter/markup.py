@@ -1,0 +1,209 @@
+"""Markdown → HTML, once, shared by every renderer.
+
+CommonMark plus tables, ``$…$``/``$$…$$`` LaTeX math and fenced code highlighted by
+Pygments (CSS classes, no inline colours). Raw HTML in the source is escaped, never passed
+through. Math stays LaTeX inside ``<span class="math math-inline">\\(…\\)</span>`` or
+``<div class="math math-display">\\[…\\]</div>``: MathJax delimiters that Anki renders as
+they are and that the PDF renderer replaces with drawn formulas. Images keep their
+source-relative path in ``src``; each renderer maps it to its own reference.
+
+Parsing also collects *findings* (formulas, code languages, images, raw HTML) that the
+validator checks, so a field is parsed once for both.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+_RAW_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something in a Markdown field that needs a check: kind, value and 0-based line."""
+
+    kind: str  # "math" | "code" | "image" | "html"
+    value: str
+    line: int
+
+
+@dataclass
+class Parsed:
+    """A parsed Markdown field: tokens to render and findings to validate."""
+
+    tokens: list[Token]
+    inline: bool
+    findings: list[Finding] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False})
+    md.enable("table")
+    md.enable("strikethrough")
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
+    rules: Any = md.add_render_rule
+    rules("math_inline", _render_math_inline)
+    rules("math_inline_double", _render_math_display)
+    rules("math_block", _render_math_display)
+    rules("math_block_label", _render_math_display)
+    rules("fence", _render_fence)
+    rules("code_block", _render_fence)
+    rules("image", _render_image)
+    return md
+
+
+def _render_math_inline(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    latex = tokens[idx].content.strip()
+    return f'<span class="math math-inline">\\({html.escape(latex, quote=False)}\\)</span>'
+
+
+def _render_math_display(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    latex = tokens[idx].content.strip()
+    return f'<div class="math math-display">\\[{html.escape(latex, quote=False)}\\]</div>\n'
+
+
+def _render_image(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    src = html.escape(str(token.attrGet("src") or ""))
+    alt = html.escape(self.renderInlineAsText(token.children or [], options, env))
+    return f'<img src="{src}" alt="{alt}">'
+
+
+def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+    return highlight_code(token.content, language)
+
+
+@lru_cache(maxsize=4096)
+def highlight_code(code: str, language: str) -> str:
+    """Code as highlighted HTML with Pygments CSS classes; plain when the language is unknown."""
+    lexer = _lexer(language) if language else None
+    if lexer is None:
+        cls = f' class="language-{html.escape(language)}"' if language else ""
+        return f'<pre class="code"><code{cls}>{html.escape(code)}</code></pre>\n'
+    from pygments import highlight
+    from pygments.formatters.html import HtmlFormatter
+
+    formatter = HtmlFormatter(cssclass=f"highlight language-{language}", wrapcode=True)
+    return str(highlight(code, lexer, formatter))
+
+
+def _lexer(language: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _language_names() -> frozenset[str]:
+    from pygments.lexers._mapping import LEXERS
+
+    return frozenset(alias.lower() for entry in LEXERS.values() for alias in entry[2])
+
+
+def known_language(language: str) -> bool:
+    """Whether Pygments can highlight this fenced-code language (no lexer is loaded)."""
+    return language.lower() in _language_names()
+
+
+def parse(text: str, inline: bool = False) -> Parsed:
+    """Parse one field (``inline`` for the question line) and collect its findings."""
+    md = _markdown()
+    env: dict[str, Any] = {}
+    if inline:
+        tokens = [Token("inline", "", 0, content=text, map=[0, 1], children=[])]
+        md.inline.parse(text, md, env, tokens[0].children)  # type: ignore[arg-type]
+    else:
+        tokens = md.parse(text, env)
+    parsed = Parsed(tokens, inline)
+    _collect(tokens, parsed.findings, 0)
+    return parsed
+
+
+def _collect(tokens: list[Token], findings: list[Finding], line: int) -> None:
+    for token in tokens:
+        here = token.map[0] if token.map else line
+        kind = token.type
+        if kind.startswith("math_"):
+            findings.append(Finding("math", token.content.strip(), here))
+        elif kind in ("fence",):
+            info = token.info.strip()
+            if info:
+                findings.append(Finding("code", info.split(maxsplit=1)[0], here))
+        elif kind == "image":
+            findings.append(Finding("image", str(token.attrGet("src") or ""), here))
+        elif kind == "text":
+            for match in _RAW_HTML.finditer(token.content):
+                findings.append(Finding("html", match.group(0), here))
+        if token.children:
+            _collect(token.children, findings, here)
+
+
+def render(parsed: Parsed) -> str:
+    """HTML for a parsed field."""
+    md = _markdown()
+    if parsed.inline:
+        return md.renderer.render(parsed.tokens[0].children or [], md.options, {})
+    return md.renderer.render(parsed.tokens, md.options, {})
+
+
+@dataclass(frozen=True)
+class RenderedField:
+    """A field's HTML and the findings the validator checks; JSON-serialisable for caching."""
+
+    html: str
+    findings: tuple[Finding, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain-data form for the cache."""
+        return {"html": self.html, "findings": [[f.kind, f.value, f.line] for f in self.findings]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RenderedField:
+        """Rebuild from :meth:`to_json` output."""
+        return cls(data["html"], tuple(Finding(k, v, n) for k, v, n in data["findings"]))
+
+
+def render_field(text: str, inline: bool = False) -> RenderedField:
+    """Parse once, render once: the HTML and the findings of one field."""
+    parsed = parse(text, inline)
+    return RenderedField(render(parsed), tuple(parsed.findings))
+
+
+def to_html(text: str, inline: bool = False) -> str:
+    """Parse and render in one step."""
+    return render(parse(text, inline))
+
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def plain_text(html_text: str) -> str:
+    """Visible text of rendered HTML (for word counts and search)."""
+    return html.unescape(_TAGS.sub(" ", html_text))
+
+
+def word_count(markdown_text: str) -> int:
+    """Words a reader sees: Markdown punctuation and formulas count as one word each."""
+    return len(re.findall(r"[\w'’-]+|\$[^$]+\$", markdown_text))
+
+
+def pygments_css(style: str, selector: str = ".highlight") -> str:
+    """The CSS rules for highlighted code in a Pygments style."""
+    from pygments.formatters.html import HtmlFormatter
+
+    return str(HtmlFormatter(style=style).get_style_defs(selector))

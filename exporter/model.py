@@ -1,0 +1,114 @@
+"""The validated bank as frozen values: a deck, its taxonomy and its questions. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from exporter.diagnostics import Location
+
+QUESTION_FIELDS = ("id", "level", "question", "answer", "details", "tags", "seed", "retired")
+"""Every key a question may have, in the order the README documents them."""
+MARKDOWN_FIELDS = ("question", "answer", "details")
+"""The question keys whose values are Markdown."""
+
+
+@dataclass(frozen=True)
+class SeedInfo:
+    """The source material questions refer to with ``seed:`` numbers."""
+
+    title: str
+    questions: int
+
+
+@dataclass(frozen=True)
+class Deck:
+    """Identity and presentation of a bank (``deck.yaml``)."""
+
+    id: str
+    title: str
+    description: str
+    levels: tuple[str, ...]
+    location: Location
+    seed: SeedInfo | None = None
+    tag_prefix: str = ""
+    answer_word_limit: int = 80
+
+    def level_title(self, level: str) -> str:
+        """A level's display name: ``intermediate`` → ``Intermediate``."""
+        return level.replace("-", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One taxonomy tag with its auto-tagging rules."""
+
+    id: str
+    title: str
+    description: str
+    match: tuple[str, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The ordered topics of a bank (``taxonomy.yaml``)."""
+
+    topics: tuple[Topic, ...]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Topic ids in declaration order."""
+        return tuple(topic.id for topic in self.topics)
+
+    def get(self, topic_id: str) -> Topic | None:
+        """The topic with this id, if declared."""
+        for topic in self.topics:
+            if topic.id == topic_id:
+                return topic
+        return None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One card's content, with the location of every field for later diagnostics."""
+
+    id: str
+    level: str
+    question: str
+    answer: str
+    location: Location
+    details: str = ""
+    tags: tuple[str, ...] = ()
+    seed: tuple[int, ...] = ()
+    retired: bool = False
+    field_locations: Mapping[str, Location] = field(default_factory=dict)
+    text_locations: Mapping[str, Location] = field(default_factory=dict)
+    """Where each Markdown field's text starts (the line after ``|`` for block scalars)."""
+    topics: tuple[str, ...] = ()
+    """Explicit and auto-derived topic tags, in taxonomy order (filled by tagging)."""
+
+    def where(self, field_name: str) -> Location:
+        """The location of a field's value, or of the question when it has none."""
+        return self.field_locations.get(field_name, self.location)
+
+    def text_where(self, field_name: str, line_offset: int = 0) -> Location:
+        """The location of line ``line_offset`` of a Markdown field's text."""
+        base = self.text_locations.get(field_name)
+        if base is None:
+            return self.where(field_name)
+        return Location(base.path, base.line + line_offset, base.col)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A whole validated source: deck, taxonomy and questions in source order."""
+
+    deck: Deck
+    taxonomy: Taxonomy
+    questions: tuple[Question, ...]
+
+    @property
+    def active(self) -> tuple[Question, ...]:
+        """The questions that are not retired."""
+        return tuple(q for q in self.questions if not q.retired)
