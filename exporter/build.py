@@ -15,9 +15,9 @@ from typing import Any
 
 from exporter import markup
 from exporter.cache import Cache, content_key
-from exporter.diagnostics import Diagnostics
+from exporter.diagnostics import Diagnostics, Location
 from exporter.latex import latex_error
-from exporter.loader import load_source
+from exporter.loader import display_path, load_source
 from exporter.model import Bank, Question
 from exporter.output import OutputSet, write_all
 from exporter.validate import validate
@@ -29,6 +29,8 @@ TARGETS: dict[str, str] = {
     "quiz": "exporter.render.pdf:render_quiz",
 }
 """Every build target and the function that renders it (imported only when built)."""
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+"""The templates shipped with the tool (``templates/anki``, ``templates/pdf``)."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,23 @@ class RenderContext:
         value = self.request.options.get(name)
         return default if value is None else value
 
+    def template_dirs(self, kind: str) -> list[Path]:
+        """Where templates of ``kind`` (``anki``/``pdf``) are looked up: user's first."""
+        return template_dirs(self.request, kind)
+
+    def output_path(self, suffix: str) -> Path:
+        """``build/<deck id><filter suffix><suffix>``, e.g. ``deep-learning-quiz.pdf``."""
+        name = f"{self.bank.deck.id}{self.request.selection.suffix}{suffix}"
+        return self.request.out / name
+
+    def content_time(self, questions: Iterable[Question] | None = None) -> int:
+        """When the content last changed (Unix seconds, from the lock file, not the clock)."""
+        times = self.state.get("note_times", {})
+        chosen = questions if questions is not None else [r.question for r in self.questions]
+        return max((times.get(q.id, 0) for q in chosen), default=0) or self.state.get(
+            "content_time", 0
+        )
+
 
 def target_renderer(name: str) -> Callable[[RenderContext], None]:
     """Import the renderer of a target only when that target is built."""
@@ -177,22 +196,93 @@ class BuildResult:
         return self.project.diagnostics
 
 
+def template_dirs(request: BuildRequest, kind: str) -> list[Path]:
+    """Where templates of ``kind`` (``anki``/``pdf``) are looked up: the user's first."""
+    dirs = []
+    if request.templates is not None and (request.templates / kind).is_dir():
+        dirs.append(request.templates / kind)
+    dirs.append(BUILTIN_TEMPLATES / kind)
+    return dirs
+
+
+def _record_content(
+    project: Project, bank: Bank, request: BuildRequest, rendered: list[RenderedQuestion]
+) -> dict[str, Any]:
+    """Build every note's stored content, and update the lock with what changed."""
+    from exporter.lock import LOCK_NAME, LockError, read_lock, update_lock
+    from exporter.notes import build_note, load_notetype
+
+    d = project.diagnostics
+    notes = {
+        r.question.id: build_note(
+            r.question,
+            (r.question_html, r.answer_html, r.details_html),
+            bank.deck,
+            project.source,
+            d,
+        )
+        for r in rendered
+    }
+    notetype = load_notetype(bank.deck, template_dirs(request, "anki"))
+    lock_path = request.source / LOCK_NAME
+    try:
+        old = read_lock(lock_path)
+    except LockError as exc:
+        d.add(Location(display_path(lock_path), exc.line), "E020", exc.message)
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        d.add(Location(display_path(lock_path)), "E020", f"cannot read lock file: {exc}")
+        return {}
+    update = update_lock(old, {i: n.digest for i, n in notes.items()}, notetype.digest)
+    messages = []
+    if update.changed_anything:
+        parts = [f"{len(update.added)} new", f"{len(update.changed)} changed"]
+        if update.notetype_changed:
+            parts.append("note type changed")
+        messages.append(f"lock: {', '.join(parts)}")
+        if request.frozen:
+            d.add(
+                Location(display_path(lock_path)),
+                "E021",
+                f"lock file is out of date ({', '.join(parts)}); run 'exporter build' "
+                "and commit source/deck.lock",
+            )
+    return {
+        "notes": notes,
+        "notetype": notetype,
+        "lock": update.lock,
+        "lock_update": update,
+        "lock_path": lock_path,
+        "note_times": {i: e.mod for i, e in update.lock.notes.items()},
+        "content_time": update.lock.latest,
+        "messages": messages,
+    }
+
+
 def build(request: BuildRequest) -> BuildResult:
     """Run the pipeline; writes only when the source and every target succeeded."""
     project = load_project(request.source, request.ignore, request.out / ".cache")
     result = BuildResult(project)
     bank = project.bank
     if bank is None or project.diagnostics.failed(request.strict):
+        project.cache.save()
         return result
-    selected = [q for q in bank.questions if request.selection.includes(q)]
+    everything = project.rendered(bank.questions)
+    state = _record_content(project, bank, request, everything)
+    if project.diagnostics.failed(request.strict):
+        project.cache.save()
+        return result
     context = RenderContext(
         project=project,
         bank=bank,
         request=request,
-        questions=project.rendered(selected),
+        questions=[r for r in everything if request.selection.includes(r.question)],
         diagnostics=project.diagnostics,
         outputs=OutputSet(),
+        state=state,
     )
+    if state["lock_update"].changed_anything:
+        context.outputs.add(state["lock_path"], state["lock"].to_text().encode(), owner="lock")
     for name in request.targets:
         target_renderer(name)(context)
     result.state = context.state

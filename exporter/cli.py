@@ -255,6 +255,52 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     default=None,
     help="Anki: one deck, a subdeck per level (default), or per first topic.",
 )
+@click.option(
+    "--paper", type=click.Choice(["a4", "letter"]), default=None, help="PDF paper size [a4]."
+)
+@click.option(
+    "--orientation",
+    type=click.Choice(["portrait", "landscape"]),
+    default=None,
+    help="Cheat sheet page orientation [portrait].",
+)
+@click.option("--columns", type=click.IntRange(1, 4), default=None, help="Cheat sheet columns [2].")
+@click.option(
+    "--details/--no-details",
+    default=None,
+    help="Cheat sheet: include the deeper explanations [no].",
+)
+@click.option(
+    "--group-by",
+    type=click.Choice(["level", "tag"]),
+    default=None,
+    help="Cheat sheet grouping: by level then topic (default), or by topic.",
+)
+@click.option(
+    "--per-page",
+    type=click.Choice(["4", "6", "8", "10"]),
+    default=None,
+    help="Flashcards per sheet [8].",
+)
+@click.option(
+    "--flip",
+    type=click.Choice(["long", "short"]),
+    default=None,
+    help="Flashcards: the duplex edge the printer flips on [long].",
+)
+@click.option(
+    "--offset-x", type=float, default=None, help="Flashcards: shift back pages right (mm)."
+)
+@click.option(
+    "--offset-y", type=float, default=None, help="Flashcards: shift back pages down (mm)."
+)
+@click.option(
+    "--calibration",
+    is_flag=True,
+    default=None,
+    help="Flashcards: add a page for measuring duplex misalignment.",
+)
+@click.option("--seed", type=int, default=None, help="Quiz: shuffle seed [0].")
 def build(
     settings: Settings,
     targets: tuple[str, ...],

@@ -60,6 +60,8 @@ _RULE_LIST = [
     Rule("E017", Severity.ERROR, "source file cannot be read or is too large"),
     Rule("E018", Severity.ERROR, "invalid value (empty list, bad taxonomy rule, …)"),
     Rule("E019", Severity.ERROR, "template error"),
+    Rule("E020", Severity.ERROR, "lock file cannot be read"),
+    Rule("E021", Severity.ERROR, "lock file would change (with --frozen)"),
     Rule("W101", Severity.WARNING, "near-duplicate question"),
     Rule("W102", Severity.WARNING, "question without a topic tag after auto-tagging"),
     Rule("W103", Severity.WARNING, "answer too long for a card"),

@@ -9,6 +9,7 @@ diagnostic instead. Duplicate mapping keys, which PyYAML silently collapses, are
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,8 @@ def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        # Everything before the bad byte is valid UTF-8: count its characters, not bytes.
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8")) + 1
         diagnostics.add(
             Location(display, line, col),
             "E001",
@@ -140,6 +142,25 @@ def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
         )
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_TAB_PROBLEM = re.compile(r"\btab\b|'\\t'")
+_NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+"""What PyYAML's reader refuses (its own ``NON_PRINTABLE``)."""
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a 0-based line and column, or an empty string."""
+    lines = text.split("\n")
+    return lines[line][column : column + 1] if line < len(lines) else ""
+
+
+def _offset_location(text: str, offset: int, display: str) -> Location:
+    """The 1-based line and column of a character offset."""
+    before = text[:offset]
+    return Location(display, before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
 
 
 def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
@@ -152,9 +173,20 @@ def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None
         mark = exc.problem_mark or exc.context_mark
         loc = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
         problem = (exc.problem or exc.context or "invalid YAML").strip()
-        if "\\t" in problem or "'\\t'" in problem or "tab" in problem:
+        if _TAB_PROBLEM.search(problem) or (
+            mark and _char_at(text, mark.line, mark.column) == "\t"
+        ):
             problem = "tab character: YAML indentation must use spaces"
         diagnostics.add(loc, "E001", f"YAML syntax error: {problem}")
+    except yaml.reader.ReaderError as exc:
+        # Its position is in bytes with the C parser and in characters without: find the
+        # character again so the location is right either way, and keep the message short.
+        bad = _NON_PRINTABLE.search(text)
+        loc = _offset_location(text, bad.start(), display) if bad else Location(display)
+        code = ord(bad.group()) if bad else exc.character
+        diagnostics.add(
+            loc, "E001", f"YAML syntax error: control character U+{code:04X} is not allowed"
+        )
     except yaml.YAMLError as exc:
         diagnostics.add(Location(display), "E001", f"YAML syntax error: {exc}")
     return None
@@ -199,7 +231,9 @@ def load_source(root: Path, diagnostics: Diagnostics) -> RawSource:
 def _scalar_value(resolved_tag: str, value: str, loc: Location) -> Any:
     node = yaml.ScalarNode(resolved_tag, value)
     constructor = _CONSTRUCTOR
-    if resolved_tag == "tag:yaml.org,2002:str":
+    if resolved_tag == "tag:yaml.org,2002:str" or resolved_tag not in constructor.yaml_constructors:
+        # Plain text, or a YAML 1.1 oddity the safe constructor lacks (``<<`` merge keys,
+        # ``=`` value keys): kept as text, so a stray ``<<:`` is an unknown field.
         return value
     try:
         return constructor.yaml_constructors[resolved_tag](constructor, node)
@@ -280,12 +314,14 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
                 tag = event.tag
             else:
                 implicit = event.implicit if event.tag != "!" else (False, False)
-                tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, implicit)
+                tag = _RESOLVER.resolve(  # type: ignore[no-untyped-call]
+                    yaml.ScalarNode, event.value, implicit
+                )
             content_loc = None
             if event.style in ("|", ">"):
                 if lines is None:
                     lines = text.split("\n")
-                content_loc = _content_location(lines, event.start_mark.line, display)
+                content_loc = _content_location(lines, loc.line - 1, display)
             node = Node("scalar", loc, _scalar_value(tag, event.value, loc), event.style)
             node.content_loc = content_loc
             if event.anchor:

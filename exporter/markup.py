@@ -157,8 +157,8 @@ def render(parsed: Parsed) -> str:
     """HTML for a parsed field."""
     md = _markdown()
     if parsed.inline:
-        return md.renderer.render(parsed.tokens[0].children or [], md.options, {})
-    return md.renderer.render(parsed.tokens, md.options, {})
+        return str(md.renderer.render(parsed.tokens[0].children or [], md.options, {}))
+    return str(md.renderer.render(parsed.tokens, md.options, {}))
 
 
 @dataclass(frozen=True)

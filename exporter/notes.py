@@ -1,0 +1,248 @@
+"""What each Anki note holds: sanitized field HTML, tags, media, and a content hash.
+
+Pure and light (no genanki): the lock file hashes exactly these values, so a note's
+``mod`` changes exactly when what Anki would store changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from exporter.diagnostics import Diagnostics
+from exporter.model import Deck, Question
+
+NOTE_FIELDS = ("Question", "Answer", "Details", "Id", "Source")
+"""The note type's field names. Frozen: renaming one is a schema change in Anki."""
+
+MAX_MEDIA_BYTES = 5 * 1024 * 1024
+"""An image larger than this is not bundled (E013)."""
+
+_ALLOWED_TAGS = {
+    "a", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "span", "strong", "sub",
+    "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt"},
+    "span": {"class"},
+    "div": {"class"},
+    "pre": {"class"},
+    "code": {"class"},
+    "ol": {"start"},
+    "th": {"style"},
+    "td": {"style"},
+}
+_TAG_SIGNATURE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
+_ATTR_NAME = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=")
+_IMG_SRC = re.compile(r'(<img\b[^>]*\bsrc=")([^"]*)(")')
+
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type by its first bytes (png, jpg, gif, webp), or None."""
+    for magic, kind in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def sanitize(fragment: str) -> str:
+    """Keep only allow-listed tags, attributes and URL schemes (no scripts or handlers)."""
+    import nh3
+
+    return str(
+        nh3.clean(
+            fragment,
+            tags=_ALLOWED_TAGS,
+            clean_content_tags={"script", "style", "iframe", "object", "embed", "template"},
+            attributes=_ALLOWED_ATTRIBUTES,
+            url_schemes={"http", "https", "mailto"},
+            filter_style_properties={"text-align"},
+            link_rel="noopener noreferrer",
+            strip_comments=True,
+        )
+    )
+
+
+def _signature(fragment: str) -> list[str]:
+    found = []
+    for match in _TAG_SIGNATURE.finditer(fragment):
+        attrs = sorted(name.lower() for name in _ATTR_NAME.findall(match.group(2)))
+        found.append(match.group(1).lower() + "".join(f" {a}" for a in attrs if a != "rel"))
+    return found
+
+
+def removed_by_sanitizer(before: str, after: str) -> list[str]:
+    """Tags or attributes present before sanitizing and missing after (for W105)."""
+    remaining = list(_signature(after))
+    lost = []
+    for item in _signature(before):
+        if item in remaining:
+            remaining.remove(item)
+        else:
+            lost.append(item)
+    return lost
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image bundled with the deck under a content-hashed name."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NoteContent:
+    """Everything Anki stores for one note, and the hash the lock file records."""
+
+    question: Question
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    media: tuple[Media, ...]
+    digest: str
+
+
+def note_tags(question: Question, deck: Deck) -> tuple[str, ...]:
+    """Hierarchical Anki tags: ``<prefix>::level::<level>``, ``<prefix>::topic::<id>``."""
+    prefix = deck.tag_prefix
+    tags = [f"{prefix}::level::{question.level}"]
+    tags += [f"{prefix}::topic::{topic}" for topic in question.topics]
+    if question.retired:
+        tags.append(f"{prefix}::retired")
+    return tuple(sorted(tags))
+
+
+def source_label(question: Question) -> str:
+    """The Source field: the question's file and seed numbers (no line numbers, so
+    editing one question never changes another note)."""
+    name = posixpath.basename(question.location.path.replace("\\", "/"))
+    label = name
+    if question.seed:
+        label += " · seed " + ", ".join(str(n) for n in question.seed)
+    return html.escape(label)
+
+
+def digest_of(fields: Iterable[str], tags: Iterable[str], media: Iterable[Media]) -> str:
+    """A stable hash of a note's stored content."""
+    h = hashlib.sha256()
+    for value in (*fields, "\0tags", *tags, "\0media", *(m.name for m in media)):
+        h.update(value.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:20]
+
+
+def build_note(
+    question: Question,
+    htmls: tuple[str, str, str],
+    deck: Deck,
+    source_root: Path,
+    diagnostics: Diagnostics,
+) -> NoteContent:
+    """The sanitized fields, tags and media of one question."""
+    media: dict[str, Media] = {}
+
+    def bundle(match: re.Match[str]) -> str:
+        src = html.unescape(match.group(2))
+        item = _media_for(src, source_root, deck.id)
+        if item is None:
+            return match.group(0)
+        media[item.name] = item
+        return match.group(1) + html.escape(item.name) + match.group(3)
+
+    fields = []
+    for name, fragment in zip(("question", "answer", "details"), htmls, strict=True):
+        with_media = _IMG_SRC.sub(bundle, fragment)
+        clean = sanitize(with_media) if with_media else ""
+        lost = removed_by_sanitizer(with_media, clean)
+        if lost:
+            diagnostics.add(
+                question.where(name),
+                "W105",
+                f"sanitizer removed {', '.join(sorted(set(lost)))} from the {name}",
+            )
+        fields.append(clean.strip())
+    fields += [html.escape(question.id), source_label(question)]
+    tags = note_tags(question, deck)
+    ordered_media = tuple(media[name] for name in sorted(media))
+    return NoteContent(
+        question, tuple(fields), tags, ordered_media, digest_of(fields, tags, ordered_media)
+    )
+
+
+def _media_for(src: str, source_root: Path, deck_id: str) -> Media | None:
+    """The bundled form of an image the validator accepted; None for anything else."""
+    path = (source_root / posixpath.normpath(src)).resolve()
+    try:
+        if source_root.resolve() not in path.parents or not path.is_file():
+            return None
+        if path.stat().st_size > MAX_MEDIA_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    kind = sniff_image(data)
+    if kind is None:
+        return None
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return Media(f"{deck_id}-{digest}.{kind}", data)
+
+
+TEMPLATE_NAME = "Question → Answer"
+"""The card template's name. Frozen, like the field names."""
+NOTETYPE_FILES = ("front.html", "back.html", "style.css")
+
+
+@dataclass(frozen=True)
+class NoteType:
+    """The note type's name, card templates and CSS, and a hash of them for the lock."""
+
+    name: str
+    front: str
+    back: str
+    css: str
+    digest: str
+
+
+def notetype_name(deck: Deck) -> str:
+    """The note type's name in Anki, e.g. ``Interview Q&A (deep-learning)``."""
+    return f"Interview Q&A ({deck.id})"
+
+
+def load_notetype(deck: Deck, template_dirs: Iterable[Path]) -> NoteType:
+    """Read ``front.html``, ``back.html`` and ``style.css``, each from the first folder
+    that has it (the user's override folder first)."""
+    dirs = list(template_dirs)
+    texts = []
+    for name in NOTETYPE_FILES:
+        for folder in dirs:
+            path = folder / name
+            if path.is_file():
+                texts.append(path.read_text(encoding="utf-8"))
+                break
+        else:
+            raise FileNotFoundError(f"no {name} in {', '.join(str(d) for d in dirs)}")
+    front, back, css = texts
+    digest = digest_of((notetype_name(deck), *NOTE_FIELDS, TEMPLATE_NAME, front, back, css), (), ())
+    return NoteType(notetype_name(deck), front, back, css, digest)
+
+
+def stable_id(*parts: str) -> int:
+    """A positive id below 2**52 derived from names: never random, never the clock."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
+    return (int.from_bytes(digest[:7], "big") >> 4) | (1 << 40)

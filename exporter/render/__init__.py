@@ -1,0 +1,1 @@
+"""Target renderers: each turns the validated bank into output bytes; none writes files."""

@@ -1,0 +1,187 @@
+"""The Anki target: ``build/<deck id>.apkg`` through genanki, byte-identical per source.
+
+Identity rules (see the README's "Anki" section): a note's GUID is derived from the deck id
+and the question id; the note type and deck ids from their names; each note's ``mod`` is
+the time its content last changed, from the lock file. The package is written from an
+in-memory SQLite database into a zip with fixed dates and a sorted media list.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import genanki
+
+from exporter.build import RenderContext
+from exporter.model import Deck, Question
+from exporter.notes import NOTE_FIELDS, TEMPLATE_NAME, NoteContent, NoteType, stable_id
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def note_guid(deck_id: str, question_id: str) -> str:
+    """The note's GUID: stable across edits of the text, unique per deck and question."""
+    return str(genanki.guid_for(deck_id, question_id))
+
+
+def notetype_id(deck: Deck) -> int:
+    """The note type's id. Version 1 of the schema; a new schema gets a new name here."""
+    return stable_id("interview-qa-notetype", "v1", deck.id)
+
+
+def deck_name(deck: Deck, question: Question, layout: str, topic_titles: dict[str, str]) -> str:
+    """The (sub)deck a question's card goes to on first import."""
+    if question.retired:
+        return f"{deck.title}::Retired"
+    if layout == "flat":
+        return deck.title
+    if layout == "tag":
+        topic = question.topics[0] if question.topics else ""
+        return f"{deck.title}::{topic_titles.get(topic, 'Other')}"
+    return f"{deck.title}::{deck.level_title(question.level)}"
+
+
+class _TimedNote(genanki.Note):  # type: ignore[misc]
+    """A note that carries its own ``mod`` and id (genanki stamps one time on all)."""
+
+    def __init__(self, *, mod: int, note_id: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mod = mod
+        self.note_id = note_id
+
+    def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
+        cursor.execute(
+            "INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);",
+            (
+                self.note_id,
+                self.guid,
+                self.model.model_id,
+                self.mod,
+                -1,
+                self._format_tags(),
+                self._format_fields(),
+                self.sort_field,
+                0,
+                0,
+                "",
+            ),
+        )
+        for card in self.cards:
+            # id, nid, did, ord, mod, usn, type, queue, due, then zeroed scheduling columns
+            row = [self.note_id + card.ord, self.note_id, deck_id, card.ord, self.mod, -1, 0]
+            row += [0, self.due, 0, 0, 0, 0, 0, 0, 0, 0, ""]
+            cursor.execute("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", row)
+
+
+def build_model(deck: Deck, notetype: NoteType) -> genanki.Model:
+    """The genanki note type with our frozen field and template names."""
+    return genanki.Model(
+        model_id=notetype_id(deck),
+        name=notetype.name,
+        fields=[{"name": name} for name in NOTE_FIELDS],
+        templates=[{"name": TEMPLATE_NAME, "qfmt": notetype.front, "afmt": notetype.back}],
+        css=notetype.css,
+        sort_field_index=0,
+    )
+
+
+def note_ids(added: dict[str, int]) -> dict[str, int]:
+    """Note ids from each note's first-added second (Anki shows them as "Added")."""
+    ids: dict[str, int] = {}
+    used: set[int] = set()
+    for question_id in sorted(added, key=lambda q: (added[q], q)):
+        candidate = added[question_id] * 1000
+        while candidate in used:
+            candidate += 1
+        used.add(candidate)
+        ids[question_id] = candidate
+    return ids
+
+
+def render(context: RenderContext) -> None:
+    """Add ``<deck id>.apkg`` with the selected questions to the outputs."""
+    bank = context.bank
+    deck = bank.deck
+    notes: dict[str, NoteContent] = context.state["notes"]
+    notetype: NoteType = context.state["notetype"]
+    lock = context.state["lock"]
+    layout = context.option("deck_layout", "level")
+    model = build_model(deck, notetype)
+    titles = {topic.id: topic.title for topic in bank.taxonomy.topics}
+    selected = [r.question for r in context.questions]
+    ids = note_ids({q.id: lock.notes[q.id].added for q in selected})
+    decks: dict[str, genanki.Deck] = {}
+    root = genanki.Deck(stable_id("deck", deck.id, deck.title), deck.title, deck.description)
+    decks[deck.title] = root
+    media: dict[str, bytes] = {}
+    for question in selected:
+        content = notes[question.id]
+        name = deck_name(deck, question, layout, titles)
+        if name not in decks:
+            decks[name] = genanki.Deck(stable_id("deck", deck.id, name), name)
+        decks[name].add_note(
+            _TimedNote(
+                model=model,
+                fields=list(content.fields),
+                tags=list(content.tags),
+                guid=note_guid(deck.id, question.id),
+                mod=lock.notes[question.id].mod,
+                note_id=ids[question.id],
+            )
+        )
+        for item in content.media:
+            media[item.name] = item.data
+    package = genanki.Package([decks[name] for name in sorted(decks)])
+    data = package_bytes(package, lock.notetype_mod, media)
+    context.outputs.add(context.output_path(".apkg"), data, owner="anki")
+
+
+def package_bytes(package: genanki.Package, notetype_mod: int, media: dict[str, bytes]) -> bytes:
+    """The .apkg bytes: genanki's tables in memory, zipped with fixed dates and order."""
+    database = _database_bytes(package, notetype_mod)
+    buffer = io.BytesIO()
+    names = sorted(media)
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        _write_entry(archive, "collection.anki2", database)
+        index = {str(i): name for i, name in enumerate(names)}
+        _write_entry(archive, "media", json.dumps(index, sort_keys=True).encode())
+        for i, name in enumerate(names):
+            _write_entry(archive, str(i), media[name])
+    return buffer.getvalue()
+
+
+def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+def _database_bytes(package: genanki.Package, notetype_mod: int) -> bytes:
+    def unused_ids() -> Any:
+        raise AssertionError("every id is assigned explicitly")
+        yield  # pragma: no cover
+
+    if hasattr(sqlite3.Connection, "serialize"):
+        conn = sqlite3.connect(":memory:")
+        try:
+            package.write_to_db(conn.cursor(), notetype_mod, unused_ids())
+            conn.commit()
+            return bytes(conn.serialize())  # type: ignore[attr-defined]
+        finally:
+            conn.close()
+    with tempfile.TemporaryDirectory(prefix="exporter-") as folder:  # Python 3.10
+        path = Path(folder) / "collection.anki2"
+        conn = sqlite3.connect(path)
+        try:
+            package.write_to_db(conn.cursor(), notetype_mod, unused_ids())
+            conn.commit()
+        finally:
+            conn.close()
+        return path.read_bytes()
