@@ -8,12 +8,13 @@ target succeeded and the source has no errors.
 from __future__ import annotations
 
 import importlib
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter import markup
+from exporter import __version__, markup
 from exporter.cache import Cache, content_key
 from exporter.diagnostics import Diagnostics, Location
 from exporter.latex import latex_error
@@ -137,6 +138,8 @@ class BuildRequest:
     frozen: bool = False
     strict: bool = False
     ignore: tuple[str, ...] = ()
+    allow_removal: bool = False
+    clean: bool = False
 
 
 @dataclass
@@ -183,17 +186,24 @@ def target_renderer(name: str) -> Callable[[RenderContext], None]:
 
 @dataclass
 class BuildResult:
-    """The outcome of a build: the project, what was written and what was left alone."""
+    """The outcome of a build: the project (None when every target was up to date), what
+    was written, what was rebuilt with identical bytes, and which targets were skipped."""
 
-    project: Project
+    project: Project | None
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+    up_to_date: list[str] = field(default_factory=list)
 
     @property
     def diagnostics(self) -> Diagnostics:
-        """All problems of the run."""
-        return self.project.diagnostics
+        """All problems of the run (none when nothing had to be built)."""
+        return self.project.diagnostics if self.project else Diagnostics()
+
+    @property
+    def failed_to_load(self) -> bool:
+        """Whether the source could not be turned into a bank."""
+        return self.project is not None and self.project.bank is None
 
 
 def template_dirs(request: BuildRequest, kind: str) -> list[Path]:
@@ -209,60 +219,72 @@ def _record_content(
     project: Project, bank: Bank, request: BuildRequest, rendered: list[RenderedQuestion]
 ) -> dict[str, Any]:
     """Build every note's stored content, and update the lock with what changed."""
-    from exporter.lock import LOCK_NAME, LockError, read_lock, update_lock
-    from exporter.notes import build_note, load_notetype
+    from exporter.changes import plan_content
 
     d = project.diagnostics
-    notes = {
-        r.question.id: build_note(
-            r.question,
-            (r.question_html, r.answer_html, r.details_html),
-            bank.deck,
-            project.source,
-            d,
+    htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
+    plan = plan_content(
+        bank, htmls, project.source, template_dirs(request, "anki"), d, request.allow_removal
+    )
+    if plan is None:
+        return {}
+    update = plan.update
+    messages = [f"notes: {plan.summary()}"]
+    if update.changed_anything and request.frozen:
+        d.add(
+            Location(display_path(plan.lock_path)),
+            "E021",
+            f"lock file is out of date ({plan.summary()}); run 'exporter build' "
+            "and commit source/deck.lock",
         )
-        for r in rendered
-    }
-    notetype = load_notetype(bank.deck, template_dirs(request, "anki"))
-    lock_path = request.source / LOCK_NAME
-    try:
-        old = read_lock(lock_path)
-    except LockError as exc:
-        d.add(Location(display_path(lock_path), exc.line), "E020", exc.message)
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        d.add(Location(display_path(lock_path)), "E020", f"cannot read lock file: {exc}")
-        return {}
-    update = update_lock(old, {i: n.digest for i, n in notes.items()}, notetype.digest)
-    messages = []
-    if update.changed_anything:
-        parts = [f"{len(update.added)} new", f"{len(update.changed)} changed"]
-        if update.notetype_changed:
-            parts.append("note type changed")
-        messages.append(f"lock: {', '.join(parts)}")
-        if request.frozen:
-            d.add(
-                Location(display_path(lock_path)),
-                "E021",
-                f"lock file is out of date ({', '.join(parts)}); run 'exporter build' "
-                "and commit source/deck.lock",
-            )
     return {
-        "notes": notes,
-        "notetype": notetype,
+        "plan": plan,
+        "notes": plan.notes,
+        "notetype": plan.notetype,
         "lock": update.lock,
         "lock_update": update,
-        "lock_path": lock_path,
+        "lock_path": plan.lock_path,
         "note_times": {i: e.mod for i, e in update.lock.notes.items()},
         "content_time": update.lock.latest,
         "messages": messages,
     }
 
 
+def _target_keys(request: BuildRequest, fingerprint: str) -> dict[str, str]:
+    from exporter.manifest import target_key
+
+    common = [
+        __version__,
+        ",".join(request.selection.levels),
+        ",".join(request.selection.tags),
+        str(request.strict),
+        ",".join(sorted(request.ignore)),
+        str(request.allow_removal),
+    ]
+    return {
+        name: target_key(name, fingerprint, request.options, common) for name in request.targets
+    }
+
+
 def build(request: BuildRequest) -> BuildResult:
-    """Run the pipeline; writes only when the source and every target succeeded."""
+    """Run the pipeline for the stale targets; writes only when everything succeeded.
+
+    Targets whose inputs and options are unchanged since the last successful build (see
+    :mod:`exporter.manifest`) are skipped without loading the source at all.
+    """
+    from exporter.manifest import Manifest, input_fingerprint
+
+    anki_and_pdf = template_dirs(request, "anki") + template_dirs(request, "pdf")
+    manifest = Manifest(request.out)
+    if request.clean:
+        shutil.rmtree(request.out / ".cache", ignore_errors=True)
+        manifest.targets = {}
+    keys = _target_keys(request, input_fingerprint(request.source, anki_and_pdf))
+    stale = [name for name in request.targets if not manifest.fresh(name, keys[name])]
+    if not stale:
+        return BuildResult(None, up_to_date=list(request.targets))
     project = load_project(request.source, request.ignore, request.out / ".cache")
-    result = BuildResult(project)
+    result = BuildResult(project, up_to_date=[t for t in request.targets if t not in stale])
     bank = project.bank
     if bank is None or project.diagnostics.failed(request.strict):
         project.cache.save()
@@ -281,10 +303,14 @@ def build(request: BuildRequest) -> BuildResult:
         outputs=OutputSet(),
         state=state,
     )
-    if state["lock_update"].changed_anything:
+    update = state["lock_update"]
+    if update.changed_anything or (update.removed and request.allow_removal):
         context.outputs.add(state["lock_path"], state["lock"].to_text().encode(), owner="lock")
-    for name in request.targets:
+    produced: dict[str, list[Path]] = {}
+    for name in stale:
+        before = set(context.outputs.files)
         target_renderer(name)(context)
+        produced[name] = sorted(set(context.outputs.files) - before)
     result.state = context.state
     project.cache.save()
     if project.diagnostics.failed(request.strict):
@@ -292,4 +318,9 @@ def build(request: BuildRequest) -> BuildResult:
     written = write_all(context.outputs.files)
     result.written = written
     result.unchanged = sorted(set(context.outputs.files) - set(written))
+    # the lock may have just changed: key the manifest on the inputs as they are now
+    keys = _target_keys(request, input_fingerprint(request.source, anki_and_pdf))
+    for name, outputs in produced.items():
+        manifest.record(name, keys[name], outputs)
+    write_all({manifest.path: manifest.to_bytes()})
     return result

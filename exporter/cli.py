@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -156,7 +156,35 @@ def _load(settings: Settings) -> Any:
     return project
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose larger commands live in their own modules, imported when used."""
+
+    lazy_commands: ClassVar[dict[str, str]] = {
+        "import": "exporter.importers.command:import_command",
+        "new": "exporter.scaffold:new_command",
+        "watch": "exporter.watch:watch_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Eager and lazy command names, sorted."""
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import a lazy command's module only when that command is asked for."""
+        target = self.lazy_commands.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="exporter")
 def main() -> None:
     """Turn a bank of interview questions (YAML) into Anki decks and printable PDFs.
@@ -301,12 +329,20 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Flashcards: add a page for measuring duplex misalignment.",
 )
 @click.option("--seed", type=int, default=None, help="Quiz: shuffle seed [0].")
+@click.option(
+    "--allow-removal",
+    is_flag=True,
+    help="Accept published questions that disappeared without 'retired: true'.",
+)
+@click.option("--clean", is_flag=True, help="Ignore caches and the manifest: rebuild all.")
 def build(
     settings: Settings,
     targets: tuple[str, ...],
     levels: tuple[str, ...],
     tags: tuple[str, ...],
     frozen: bool,
+    allow_removal: bool,
+    clean: bool,
     **options: Any,
 ) -> int:
     """Build the Anki deck and the PDFs from the source into the output folder.
@@ -334,10 +370,12 @@ def build(
         frozen=frozen,
         strict=settings.strict,
         ignore=settings.ignore,
+        allow_removal=allow_removal,
+        clean=clean,
     )
     result = run_build(request)
     code = report(settings, result.diagnostics) if result.diagnostics.items else EXIT_OK
-    if result.project.bank is None or result.diagnostics.failed(settings.strict):
+    if result.failed_to_load or result.diagnostics.failed(settings.strict):
         settings.info("Nothing written.")
         return code or EXIT_PROBLEMS
     for message in result.state.get("messages", []):
@@ -346,6 +384,50 @@ def build(
         settings.info(f"wrote {path}")
     for path in result.unchanged:
         settings.detail(f"unchanged {path}")
-    if not result.written:
-        settings.info("Everything up to date.")
+    if result.up_to_date:
+        settings.info(f"up to date: {', '.join(result.up_to_date)}")
+    return code
+
+
+@main.command()
+@project_options
+@click.option(
+    "--allow-removal",
+    is_flag=True,
+    help="Accept published questions that disappeared without 'retired: true'.",
+)
+@click.option("--all", "show_all", is_flag=True, help="List unchanged questions too.")
+def diff(settings: Settings, allow_removal: bool, show_all: bool) -> int:
+    """Show what changed since the lock file and what Anki will do on re-import.
+
+    Nothing is written. Each line is one question: + new (Anki adds it), ~ changed
+    (Anki updates it; the changed parts are named), - retired, ! removed from the source.
+    """
+    from exporter.build import BuildRequest, template_dirs
+    from exporter.changes import plan_content
+
+    project = _load(settings)
+    bank = project.bank
+    if bank is None or project.diagnostics.errors:
+        return report(settings, project.diagnostics)
+    rendered = project.rendered(bank.questions)
+    htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
+    request = BuildRequest(source=settings.source, out=settings.out, templates=settings.templates)
+    plan = plan_content(
+        bank,
+        htmls,
+        settings.source,
+        template_dirs(request, "anki"),
+        project.diagnostics,
+        allow_removal,
+    )
+    project.cache.save()
+    if plan is not None:
+        for change in plan.changes:
+            if show_all or change.kind != "unchanged":
+                click.echo(change.describe())
+        if plan.update.notetype_changed:
+            click.echo("~ note type: templates or CSS changed → Anki: update the note type")
+        click.echo(f"Since the lock: {plan.summary()}.")
+    code = report(settings, project.diagnostics) if project.diagnostics.items else EXIT_OK
     return code

@@ -62,6 +62,7 @@ _RULE_LIST = [
     Rule("E019", Severity.ERROR, "template error"),
     Rule("E020", Severity.ERROR, "lock file cannot be read"),
     Rule("E021", Severity.ERROR, "lock file would change (with --frozen)"),
+    Rule("E022", Severity.ERROR, "published question removed without `retired: true`"),
     Rule("W101", Severity.WARNING, "near-duplicate question"),
     Rule("W102", Severity.WARNING, "question without a topic tag after auto-tagging"),
     Rule("W103", Severity.WARNING, "answer too long for a card"),

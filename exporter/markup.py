@@ -17,11 +17,11 @@ import html
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from mdit_py_plugins.dollarmath import dollarmath_plugin
+if TYPE_CHECKING:  # markdown-it is imported on first use: up-to-date builds never need it
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 _RAW_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--")
 
@@ -46,6 +46,9 @@ class Parsed:
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
     md = MarkdownIt("commonmark", {"html": False, "typographer": False})
     md.enable("table")
     md.enable("strikethrough")
@@ -122,6 +125,8 @@ def known_language(language: str) -> bool:
 
 def parse(text: str, inline: bool = False) -> Parsed:
     """Parse one field (``inline`` for the question line) and collect its findings."""
+    from markdown_it.token import Token
+
     md = _markdown()
     env: dict[str, Any] = {}
     if inline:

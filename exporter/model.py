@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 
 from exporter.diagnostics import Location
 
-QUESTION_FIELDS = ("id", "level", "question", "answer", "details", "tags", "seed", "retired")
+QUESTION_FIELDS = (
+    "id",
+    "level",
+    "question",
+    "answer",
+    "details",
+    "tags",
+    "seed",
+    "retired",
+    "guid",
+)
 """Every key a question may have, in the order the README documents them."""
 MARKDOWN_FIELDS = ("question", "answer", "details")
 """The question keys whose values are Markdown."""
@@ -82,6 +92,8 @@ class Question:
     tags: tuple[str, ...] = ()
     seed: tuple[int, ...] = ()
     retired: bool = False
+    guid: str | None = None
+    """An Anki note GUID kept from an imported deck, so re-exports update those notes."""
     field_locations: Mapping[str, Location] = field(default_factory=dict)
     text_locations: Mapping[str, Location] = field(default_factory=dict)
     """Where each Markdown field's text starts (the line after ``|`` for block scalars)."""

@@ -117,6 +117,19 @@ class NoteContent:
     media: tuple[Media, ...]
     digest: str
 
+    def parts(self) -> dict[str, str]:
+        """A short hash per part (question, answer, details, tags, source, media), so a
+        change can be named precisely."""
+        values = {
+            "question": [self.fields[0]],
+            "answer": [self.fields[1]],
+            "details": [self.fields[2]],
+            "tags": list(self.tags),
+            "source": list(self.fields[3:]),
+            "media": [m.name for m in self.media],
+        }
+        return {name: digest_of(items, (), ())[:6] for name, items in values.items()}
+
 
 def note_tags(question: Question, deck: Deck) -> tuple[str, ...]:
     """Hierarchical Anki tags: ``<prefix>::level::<level>``, ``<prefix>::topic::<id>``."""

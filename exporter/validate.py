@@ -10,6 +10,7 @@ import difflib
 import math
 import posixpath
 import re
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -53,7 +54,9 @@ def _kind_name(node: Node) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, int):
         return "a number"
     if isinstance(value, str):
         return "text"
@@ -334,6 +337,10 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
         if number is not None:
             seeds.append(number)
     retired = check.boolean(fields.get("retired"), "retired")
+    guid = check.text(fields.get("guid"), "guid", allow_empty=False)
+    if guid is not None and (not guid.strip() or any(c.isspace() for c in guid)):
+        d.add(fields["guid"].loc, "E018", "'guid' must be a non-empty string without spaces")
+        guid = None
     if qid is None or level is None or texts["question"] is None or texts["answer"] is None:
         return None
     text_locations = {
@@ -348,6 +355,7 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
         tags=tuple(tags),
         seed=tuple(seeds),
         retired=bool(retired),
+        guid=guid,
         location=item.loc,
         field_locations={name: node.loc for name, node in fields.items()},
         text_locations=text_locations,
@@ -368,8 +376,18 @@ def check_questions(
         lambda q, name: markup.parse(getattr(q, name), name == "question").findings
     )
     seen: dict[str, Question] = {}
+    guids: dict[str, Question] = {}
     usable = []
     for question in questions:
+        if question.guid is not None:
+            owner = guids.setdefault(question.guid, question)
+            if owner is not question:
+                d.add(
+                    question.where("guid"),
+                    "E005",
+                    f"duplicate guid '{question.guid}' (also used by '{owner.id}' at "
+                    f"{owner.where('guid')})",
+                )
         first = seen.get(question.id)
         if first is not None:
             d.add(
@@ -448,7 +466,14 @@ def _check_markdown(
 
 
 def image_problem(src: str, source_root: Path) -> tuple[str, str]:
-    """Why an image reference is unusable as ``(code, message)``, or ``("", "")``."""
+    """Why an image reference is unusable as ``(code, message)``, or ``("", "")``.
+
+    ``src`` is the Markdown destination, which is a URL: ``images/sch%C3%A9ma.png`` and
+    ``<images/my file.png>`` (percent-encoded by the parser) name the files as written.
+    """
+    src = urllib.parse.unquote(src)
+    if not src.strip():
+        return "E013", "image without a path"
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("//"):
         return "E014", f"image '{src}' is a URL; images must be files inside source/"
     if src.startswith("/") or src.startswith("\\"):
@@ -462,7 +487,7 @@ def image_problem(src: str, source_root: Path) -> tuple[str, str]:
         root = source_root.resolve()
     except (OSError, RuntimeError):
         return "E013", f"image '{src}' cannot be resolved"
-    if root not in resolved.parents:
+    if resolved != root and root not in resolved.parents:
         return "E014", f"image '{src}' leads outside source/ through a link"
     if not resolved.is_file():
         return "E013", f"image '{src}' not found in source/"

@@ -130,7 +130,7 @@ def render(context: RenderContext) -> None:
                 model=model,
                 fields=list(content.fields),
                 tags=list(content.tags),
-                guid=note_guid(deck.id, question.id),
+                guid=question.guid or note_guid(deck.id, question.id),
                 mod=lock.notes[question.id].mod,
                 note_id=ids[question.id],
             )

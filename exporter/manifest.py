@@ -1,0 +1,101 @@
+"""The build manifest (``build/.manifest.json``): which inputs produced which outputs.
+
+A target is up to date when the hash of its inputs (every source file, the templates,
+the tool's own code, and the options that affect that target) matches the manifest and
+its outputs are on disk unchanged. Then the build skips it without loading anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+MANIFEST_NAME = ".manifest.json"
+_CODE_ROOT = Path(__file__).resolve().parent
+
+TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
+    "anki": ("deck_layout",),
+    "cheatsheet": ("paper", "orientation", "columns", "details", "group_by"),
+    "flashcards": ("paper", "per_page", "flip", "offset_x", "offset_y", "calibration"),
+    "quiz": ("paper", "seed"),
+}
+"""The build options each target depends on; other options do not make it stale."""
+
+
+def _hash_tree(digest: Any, root: Path, skip: Iterable[str] = ()) -> None:
+    skipped = set(skip)
+    if not root.is_dir():
+        digest.update(f"missing:{root}".encode())
+        return
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel in skipped or "__pycache__" in rel:
+            continue
+        digest.update(rel.encode("utf-8") + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+
+
+def input_fingerprint(source: Path, template_dirs: Iterable[Path]) -> str:
+    """A hash of everything a build reads: source files (the lock too), templates, code."""
+    digest = hashlib.sha256()
+    for label, root in (("source", source), ("code", _CODE_ROOT)):
+        digest.update(label.encode())
+        _hash_tree(digest, root)
+    for folder in template_dirs:
+        digest.update(b"templates")
+        _hash_tree(digest, folder)
+    return digest.hexdigest()
+
+
+def target_key(
+    name: str, fingerprint: str, options: Mapping[str, Any], common: Iterable[str]
+) -> str:
+    """The key of one target: the inputs plus the options that affect it."""
+    relevant = {key: options.get(key) for key in TARGET_OPTIONS.get(name, ())}
+    payload = json.dumps([name, fingerprint, relevant, list(common)], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def file_hash(path: Path) -> str | None:
+    """The SHA-256 of a file, or None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+class Manifest:
+    """Target → (key, outputs with their hashes), read from and written to the out folder."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / MANIFEST_NAME
+        self.targets: dict[str, dict[str, Any]] = {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and isinstance(data.get("targets"), dict):
+                self.targets = data["targets"]
+        except (OSError, ValueError):
+            self.targets = {}
+
+    def fresh(self, name: str, key: str) -> bool:
+        """Whether the target was built from this key and its outputs are intact."""
+        entry = self.targets.get(name)
+        if not entry or entry.get("key") != key:
+            return False
+        outputs = entry.get("outputs", {})
+        return bool(outputs) and all(file_hash(Path(p)) == h for p, h in outputs.items())
+
+    def record(self, name: str, key: str, outputs: Iterable[Path]) -> None:
+        """Remember what a target produced from ``key``."""
+        self.targets[name] = {
+            "key": key,
+            "outputs": {str(p): file_hash(p) for p in sorted(outputs)},
+        }
+
+    def to_bytes(self) -> bytes:
+        """The manifest file's content."""
+        return json.dumps({"targets": self.targets}, indent=1, sort_keys=True).encode()

@@ -1,0 +1,133 @@
+"""Incremental builds, the change preview (`exporter diff`) and removal protection."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from exporter.cli import main
+from exporter.lock import LOCK_NAME, read_lock
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def copy_bank(tmp_path: Path) -> Path:
+    source = tmp_path / "source"
+    shutil.copytree(REPO / "source", source)
+    (source / LOCK_NAME).unlink(missing_ok=True)
+    return source
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def edit(source: Path, old: str, new: str) -> None:
+    for path in sorted((source / "questions").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        if old in text:
+            path.write_text(text.replace(old, new, 1), encoding="utf-8")
+            return
+    raise AssertionError(old)
+
+
+def test_noop_rebuild_skips_every_target_and_touches_nothing(tmp_path):
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    first = cli("build", "-t", "anki", "--source", str(source), "--out", str(out))
+    assert first.exit_code == 0, first.output
+    apkg = out / "deep-learning.apkg"
+    stamp = apkg.stat().st_mtime_ns
+    second = cli("build", "-t", "anki", "--source", str(source), "--out", str(out))
+    assert second.exit_code == 0
+    assert "up to date: anki" in second.stderr
+    assert "wrote" not in second.stderr
+    assert apkg.stat().st_mtime_ns == stamp
+
+
+def test_noop_rebuild_does_not_import_weasyprint_or_genanki(tmp_path):
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    assert cli("build", "-t", "anki", "--source", str(source), "--out", str(out)).exit_code == 0
+    code = (
+        "import sys; from exporter.cli import main\n"
+        "try:\n main(['build','-t','anki','--source',sys.argv[1],'--out',sys.argv[2]])\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in ('weasyprint','genanki','markdown_it') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(source), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_change_in_source_options_or_output_makes_the_target_stale(tmp_path):
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    args = ["build", "-t", "anki", "--source", str(source), "--out", str(out)]
+    assert cli(*args).exit_code == 0
+    edit(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
+    assert "wrote" in cli(*args).stderr
+    assert "up to date" in cli(*args).stderr
+    assert "wrote" in cli(*args, "--deck-layout", "flat").stderr
+    (out / "deep-learning.apkg").write_bytes(b"damaged")
+    assert "wrote" in cli(*args, "--deck-layout", "flat").stderr
+    cleaned = cli(*args, "--deck-layout", "flat", "--clean").stderr
+    assert "up to date" not in cleaned and "notes: 0 new, 0 changed" in cleaned
+
+
+def test_failed_build_leaves_previous_outputs_and_lock_intact(tmp_path):
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    args = ["build", "-t", "anki", "--source", str(source), "--out", str(out)]
+    assert cli(*args).exit_code == 0
+    before = (out / "deep-learning.apkg").read_bytes(), (source / LOCK_NAME).read_bytes()
+    edit(source, "- id: overfitting\n  level: basic", "- id: overfitting\n  level: basik")
+    result = cli(*args)
+    assert result.exit_code == 1
+    assert "E008 unknown level 'basik' (did you mean 'basic'?)" in result.stderr
+    assert "Nothing written." in result.stderr
+    assert ((out / "deep-learning.apkg").read_bytes(), (source / LOCK_NAME).read_bytes()) == before
+
+
+def test_diff_names_changed_parts_and_anki_actions(tmp_path):
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    assert cli("build", "-t", "anki", "--source", str(source), "--out", str(out)).exit_code == 0
+    edit(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
+    edit(source, "- id: perceptron\n", "- id: perceptron\n  retired: true\n")
+    (source / "questions" / "zz-new.yaml").write_text(
+        "- id: brand-new\n  level: basic\n  question: What is a neuron?\n"
+        "  answer: A unit computing a weighted sum of inputs plus bias, then an activation.\n",
+        encoding="utf-8",
+    )
+    lock_before = (source / LOCK_NAME).read_bytes()
+    result = cli("diff", "--source", str(source), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "~ overfitting: changed (answer) → Anki: update" in lines
+    assert "- perceptron: retired (tags) → Anki: update (tagged retired)" in lines
+    assert "+ brand-new: new → Anki: add" in lines
+    assert lines[-1] == "Since the lock: 1 new, 1 changed, 1 retired, 77 unchanged."
+    assert (source / LOCK_NAME).read_bytes() == lock_before
+
+
+def test_removed_question_is_an_error_unless_allowed(tmp_path):
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    assert cli("build", "-t", "anki", "--source", str(source), "--out", str(out)).exit_code == 0
+    edit(source, "- id: overfitting\n", "- id: overfitting-renamed\n")
+    result = cli("build", "-t", "anki", "--source", str(source), "--out", str(out))
+    assert result.exit_code == 1
+    assert "E022 published question 'overfitting' is gone from the source" in result.stderr
+    assert f"{LOCK_NAME}:" in result.stderr
+    preview = cli("diff", "--source", str(source), "--out", str(out))
+    assert "! overfitting: removed → Anki: nothing" in preview.stdout
+    assert preview.exit_code == 1
+    allowed = cli(
+        "build", "-t", "anki", "--allow-removal", "--source", str(source), "--out", str(out)
+    )
+    assert allowed.exit_code == 0, allowed.output
+    lock = read_lock(source / LOCK_NAME)
+    assert "overfitting" not in lock.notes and "overfitting-renamed" in lock.notes
