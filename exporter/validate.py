@@ -491,6 +491,18 @@ def image_problem(src: str, source_root: Path) -> tuple[str, str]:
         return "E014", f"image '{src}' leads outside source/ through a link"
     if not resolved.is_file():
         return "E013", f"image '{src}' not found in source/"
+    from exporter.notes import MAX_MEDIA_BYTES, sniff_image
+
+    try:
+        size = resolved.stat().st_size
+        with resolved.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        return "E013", f"image '{src}' cannot be read: {exc.strerror or exc}"
+    if size > MAX_MEDIA_BYTES:
+        return "E013", f"image '{src}' is {size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}"
+    if sniff_image(head) is None:
+        return "E013", f"'{src}' is not a PNG, JPEG, GIF or WebP image"
     return "", ""
 
 
