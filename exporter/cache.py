@@ -17,6 +17,19 @@ from exporter import __version__
 
 MAX_ENTRIES = 50_000
 """A namespace larger than this is emptied instead of growing without bound."""
+_PRODUCERS = ("markup.py", "latex.py", "mathsvg.py")
+
+
+def _code_version() -> str:
+    """The tool version plus a hash of the modules whose output is cached, so a change in
+    how Markdown or math is rendered never serves stale entries."""
+    digest = hashlib.sha256(__version__.encode())
+    for name in _PRODUCERS:
+        try:
+            digest.update((Path(__file__).parent / name).read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    return digest.hexdigest()[:16]
 
 
 def content_key(*parts: str) -> str:
@@ -33,6 +46,7 @@ class Cache:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
+        self.version = _code_version()
         self.data: dict[str, dict[str, Any]] = {}
         self.dirty: set[str] = set()
 
@@ -43,7 +57,7 @@ class Cache:
             if self.folder is not None:
                 try:
                     loaded = json.loads((self.folder / f"{namespace}.json").read_text("utf-8"))
-                    if isinstance(loaded, dict) and loaded.get("version") == __version__:
+                    if isinstance(loaded, dict) and loaded.get("version") == self.version:
                         store = dict(loaded.get("entries", {}))
                 except (OSError, ValueError):
                     store = {}
@@ -74,7 +88,7 @@ class Cache:
         from exporter.output import write_atomic
 
         for namespace in sorted(self.dirty):
-            payload = {"version": __version__, "entries": self.data[namespace]}
+            payload = {"version": self.version, "entries": self.data[namespace]}
             with contextlib.suppress(OSError):
                 write_atomic(
                     self.folder / f"{namespace}.json",

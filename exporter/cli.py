@@ -129,9 +129,15 @@ def project_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class InputError(click.ClickException):
+    """A usage, configuration or I/O problem: one line on stderr, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
 def _require_source(settings: Settings) -> None:
     if not settings.source.is_dir():
-        raise click.UsageError(f"source folder '{settings.source}' does not exist")
+        raise InputError(f"source folder '{settings.source}' does not exist")
 
 
 def report(settings: Settings, diagnostics: Any) -> int:

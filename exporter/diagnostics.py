@@ -8,6 +8,7 @@ table and the tests are checked against.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -74,6 +75,10 @@ _RULE_LIST = [
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
 
+_LINE_BREAK = re.compile(r"[ \t]*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+[ \t]*")
+"""Everything ``str.splitlines`` breaks on, with the blanks around it."""
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem: where it is, its code and a human sentence."""
@@ -88,8 +93,12 @@ class Diagnostic:
         return RULES[self.code].severity
 
     def format(self) -> str:
-        """The Ruff-style one-line form: ``path:line:col: CODE message``."""
-        return f"{self.location}: {self.code} {self.message}"
+        """The Ruff-style one-line form: ``path:line:col: CODE message``.
+
+        Line breaks inside quoted source text (a multi-line formula, a key with a newline)
+        become single spaces, so every problem stays exactly one line.
+        """
+        return _LINE_BREAK.sub(" ", f"{self.location}: {self.code} {self.message}")
 
 
 @dataclass

@@ -55,7 +55,7 @@ def _markdown() -> MarkdownIt:
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
     rules: Any = md.add_render_rule
     rules("math_inline", _render_math_inline)
-    rules("math_inline_double", _render_math_display)
+    rules("math_inline_double", _render_math_display_inline)
     rules("math_block", _render_math_display)
     rules("math_block_label", _render_math_display)
     rules("fence", _render_fence)
@@ -72,6 +72,13 @@ def _render_math_inline(self: Any, tokens: list[Token], idx: int, options: Any, 
 def _render_math_display(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     latex = tokens[idx].content.strip()
     return f'<div class="math math-display">\\[{html.escape(latex, quote=False)}\\]</div>\n'
+
+
+def _render_math_display_inline(
+    self: Any, tokens: list[Token], idx: int, options: Any, env: Any
+) -> str:
+    latex = tokens[idx].content.strip()
+    return f'<span class="math math-display">\\[{html.escape(latex, quote=False)}\\]</span>'
 
 
 def _render_image(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -156,6 +163,8 @@ def _collect(tokens: list[Token], findings: list[Finding], line: int) -> None:
                 findings.append(Finding("html", match.group(0), here))
         if token.children:
             _collect(token.children, findings, here)
+        if token.map is None:  # inline tokens have no line: count the breaks passed
+            line += 1 if kind in ("softbreak", "hardbreak") else token.content.count("\n")
 
 
 def render(parsed: Parsed) -> str:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from exporter.diagnostics import Diagnostics
 from exporter.model import Deck, Question
@@ -171,7 +172,7 @@ def build_note(
     media: dict[str, Media] = {}
 
     def bundle(match: re.Match[str]) -> str:
-        src = html.unescape(match.group(2))
+        src = unquote(html.unescape(match.group(2)))
         item = _media_for(src, source_root, deck.id)
         if item is None:
             return match.group(0)

@@ -70,7 +70,12 @@ def matched_topics(text: str, taxonomy: Taxonomy) -> list[str]:
 
 def topics_for(question: Question, taxonomy: Taxonomy) -> tuple[str, ...]:
     """Explicit tags plus auto-matched ones, in taxonomy order, each once."""
-    auto = set(matched_topics(f"{question.question}\n{question.answer}", taxonomy))
+    # Each field on its own, so a phrase never spans the end of the question and the answer.
+    auto = {
+        topic
+        for text in (question.question, question.answer)
+        for topic in matched_topics(text, taxonomy)
+    }
     chosen = set(question.tags) | auto
     return tuple(topic_id for topic_id in taxonomy.ids if topic_id in chosen)
 
