@@ -2,8 +2,8 @@
 
 Pure functions; no I/O. A rule is a word or phrase matched case-insensitively as whole
 words in the question and answer text; a trailing ``*`` matches any word ending
-(``normali*`` → normalize, normalization). Spaces in a phrase match any run of white space
-or a hyphen, so ``mini batch`` also finds ``mini-batch``.
+(``normali*`` → normalize, normalization). Words are runs of letters and digits, so
+``mini batch`` and ``mini-batch`` are the same rule and find each other.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from exporter.model import Question, Taxonomy, Topic
+from exporter.model import Question, Taxonomy
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -24,31 +24,48 @@ def rule_words(rule: str) -> tuple[tuple[str, ...], bool]:
     return tuple(_WORD.findall(rule.rstrip("*").lower())), rule.endswith("*")
 
 
-@lru_cache(maxsize=256)
-def _compiled(topic: Topic) -> tuple[tuple[tuple[str, ...], bool], ...]:
-    return tuple(rule_words(rule) for rule in topic.match)
+@dataclasses.dataclass(frozen=True)
+class _Matcher:
+    """A taxonomy's rules indexed for speed: one pass over a text's words finds every
+    topic, however many rules there are."""
+
+    exact: dict[str, frozenset[str]]
+    """single word → topics"""
+    prefixes: dict[int, dict[str, frozenset[str]]]
+    """prefix length → prefix → topics (single-word rules ending in ``*``)"""
+    phrases: dict[str, tuple[tuple[tuple[str, ...], bool, str], ...]]
+    """first word → (rule words, last-is-prefix, topic) for multi-word rules"""
 
 
-def _found(
-    words: list[str], positions: dict[str, list[int]], rule: tuple[str, ...], prefix: bool
-) -> bool:
-    if not rule:
+@lru_cache(maxsize=64)
+def _matcher(taxonomy: Taxonomy) -> _Matcher:
+    exact: dict[str, set[str]] = {}
+    prefixes: dict[int, dict[str, set[str]]] = {}
+    phrases: dict[str, list[tuple[tuple[str, ...], bool, str]]] = {}
+    for topic in taxonomy.topics:
+        for rule in topic.match:
+            words, prefix = rule_words(rule)
+            if not words:
+                continue
+            if len(words) > 1:
+                phrases.setdefault(words[0], []).append((words, prefix, topic.id))
+            elif prefix:
+                prefixes.setdefault(len(words[0]), {}).setdefault(words[0], set()).add(topic.id)
+            else:
+                exact.setdefault(words[0], set()).add(topic.id)
+    return _Matcher(
+        {w: frozenset(t) for w, t in exact.items()},
+        {n: {p: frozenset(t) for p, t in m.items()} for n, m in prefixes.items()},
+        {w: tuple(rules) for w, rules in phrases.items()},
+    )
+
+
+def _phrase_at(words: list[str], start: int, rule: tuple[str, ...], prefix: bool) -> bool:
+    end = start + len(rule)
+    if end > len(words) or words[start : end - 1] != list(rule[:-1]):
         return False
-    *head, last = rule
-    if head:
-        starts = positions.get(head[0], [])
-    elif prefix:
-        return any(word.startswith(last) for word in positions)
-    else:
-        return last in positions
-    for start in starts:
-        end = start + len(head)
-        if end >= len(words) or tuple(words[start:end]) != tuple(head):
-            continue
-        word = words[end]
-        if word == last or (prefix and word.startswith(last)):
-            return True
-    return False
+    last = words[end - 1]
+    return last == rule[-1] or (prefix and last.startswith(rule[-1]))
 
 
 def matched_topics(text: str, taxonomy: Taxonomy) -> list[str]:
@@ -57,15 +74,20 @@ def matched_topics(text: str, taxonomy: Taxonomy) -> list[str]:
     Words are runs of letters and digits, so hyphens, spaces and punctuation all separate
     words: the rule ``multi-layer`` finds "multi-layer" and "multi layer".
     """
+    matcher = _matcher(taxonomy)
     words = _WORD.findall(text.lower())
-    positions: dict[str, list[int]] = {}
-    for index, word in enumerate(words):
-        positions.setdefault(word, []).append(index)
-    found = []
-    for topic in taxonomy.topics:
-        if any(_found(words, positions, rule, prefix) for rule, prefix in _compiled(topic)):
-            found.append(topic.id)
-    return found
+    found: set[str] = set()
+    for word in set(words):
+        found |= matcher.exact.get(word, frozenset())
+        for length, table in matcher.prefixes.items():
+            if len(word) >= length:
+                found |= table.get(word[:length], frozenset())
+    if matcher.phrases:
+        for index, word in enumerate(words):
+            for rule, prefix, topic in matcher.phrases.get(word, ()):
+                if topic not in found and _phrase_at(words, index, rule, prefix):
+                    found.add(topic)
+    return [topic.id for topic in taxonomy.topics if topic.id in found]
 
 
 def topics_for(question: Question, taxonomy: Taxonomy) -> tuple[str, ...]:
