@@ -7,6 +7,7 @@ target succeeded and the source has no errors.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import shutil
 from collections.abc import Callable, Iterable
@@ -224,7 +225,13 @@ def _record_content(
     d = project.diagnostics
     htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
     plan = plan_content(
-        bank, htmls, project.source, template_dirs(request, "anki"), d, request.allow_removal
+        bank,
+        htmls,
+        project.source,
+        template_dirs(request, "anki"),
+        d,
+        request.allow_removal,
+        project.cache,
     )
     if plan is None:
         return {}
@@ -272,14 +279,18 @@ def build(request: BuildRequest) -> BuildResult:
     Targets whose inputs and options are unchanged since the last successful build (see
     :mod:`exporter.manifest`) are skipped without loading the source at all.
     """
-    from exporter.manifest import Manifest, input_fingerprint
+    from exporter.lock import LOCK_NAME
+    from exporter.manifest import Manifest, file_hash, input_fingerprint
 
     anki_and_pdf = template_dirs(request, "anki") + template_dirs(request, "pdf")
     manifest = Manifest(request.out)
     if request.clean:
         shutil.rmtree(request.out / ".cache", ignore_errors=True)
         manifest.targets = {}
-    keys = _target_keys(request, input_fingerprint(request.source, anki_and_pdf))
+    # Taken before anything is read: a save during the build makes the next build stale.
+    inputs = input_fingerprint(request.source, anki_and_pdf, skip=LOCK_NAME)
+    lock_path = request.source / LOCK_NAME
+    keys = _target_keys(request, inputs + (file_hash(lock_path) or ""))
     stale = [name for name in request.targets if not manifest.fresh(name, keys[name])]
     if not stale:
         return BuildResult(None, up_to_date=list(request.targets))
@@ -318,8 +329,9 @@ def build(request: BuildRequest) -> BuildResult:
     written = write_all(context.outputs.files)
     result.written = written
     result.unchanged = sorted(set(context.outputs.files) - set(written))
-    # the lock may have just changed: key the manifest on the inputs as they are now
-    keys = _target_keys(request, input_fingerprint(request.source, anki_and_pdf))
+    # key the outputs on the inputs as they were read and the lock as this build left it
+    lock_text = state["lock"].to_text().encode()
+    keys = _target_keys(request, inputs + hashlib.sha256(lock_text).hexdigest())
     for name, outputs in produced.items():
         manifest.record(name, keys[name], outputs)
     write_all({manifest.path: manifest.to_bytes()})

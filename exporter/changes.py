@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exporter.cache import Cache
 from exporter.diagnostics import Diagnostics, Location
 from exporter.loader import display_path
 from exporter.lock import (
@@ -88,6 +89,7 @@ def plan_content(
     anki_templates: list[Path],
     diagnostics: Diagnostics,
     allow_removal: bool = False,
+    cache: Cache | None = None,
 ) -> ContentPlan | None:
     """Build every note and compare with the lock; None when the lock is unreadable.
 
@@ -95,7 +97,8 @@ def plan_content(
     (E022) unless ``allow_removal``: its cards would stay in users' collections forever.
     """
     notes = {
-        q.id: build_note(q, htmls[q.id], bank.deck, source, diagnostics) for q in bank.questions
+        q.id: build_note(q, htmls[q.id], bank.deck, source, diagnostics, cache)
+        for q in bank.questions
     }
     notetype = load_notetype(bank.deck, anki_templates)
     lock_path = source / LOCK_NAME

@@ -426,6 +426,7 @@ def diff(settings: Settings, allow_removal: bool, show_all: bool) -> int:
         template_dirs(request, "anki"),
         project.diagnostics,
         allow_removal,
+        project.cache,
     )
     project.cache.save()
     if plan is not None:

@@ -157,10 +157,15 @@ def _char_at(text: str, line: int, column: int) -> str:
     return lines[line][column : column + 1] if line < len(lines) else ""
 
 
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+"""Line breaks as YAML 1.1 (and so PyYAML's marks) count them."""
+
+
 def _offset_location(text: str, offset: int, display: str) -> Location:
-    """The 1-based line and column of a character offset."""
-    before = text[:offset]
-    return Location(display, before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+    """The 1-based line and column of a character offset, counted as PyYAML counts."""
+    breaks = _LINE_BREAK.findall(text, 0, offset)
+    start = text.rfind(breaks[-1], 0, offset) + len(breaks[-1]) if breaks else 0
+    return Location(display, len(breaks) + 1, offset - start + 1)
 
 
 def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
@@ -242,6 +247,8 @@ def _scalar_value(resolved_tag: str, value: str, loc: Location) -> Any:
 
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_DROPPED_KEY = object()
+"""Stands for a list or mapping used as a key (reported E004) until its value is dropped."""
 _RESOLVER = yaml.resolver.Resolver()
 
 
@@ -278,7 +285,8 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
         elif frame[1] is None:
             if node.kind != "scalar" or not isinstance(node.value, str):
                 diagnostics.add(node.loc, "E004", "mapping keys must be plain strings")
-                frame[1] = str(node.value)
+                # a list or mapping key is dropped with its value: never turned into text
+                frame[1] = str(node.value) if node.kind == "scalar" else _DROPPED_KEY
                 frame[2] = node.loc
                 return
             frame[1] = node.value
@@ -287,6 +295,8 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
         else:
             key, key_loc = frame[1], frame[2]
             frame[1] = None
+            if key is _DROPPED_KEY:
+                return
             if key in parent.value:
                 first = parent.value[key].key_loc
                 diagnostics.add(

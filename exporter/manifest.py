@@ -39,12 +39,17 @@ def _hash_tree(digest: Any, root: Path, skip: Iterable[str] = ()) -> None:
         digest.update(b"\0")
 
 
-def input_fingerprint(source: Path, template_dirs: Iterable[Path]) -> str:
-    """A hash of everything a build reads: source files (the lock too), templates, code."""
+def input_fingerprint(source: Path, template_dirs: Iterable[Path], skip: str = "") -> str:
+    """A hash of everything a build reads: source files, templates, the tool's code.
+
+    ``skip`` leaves out one source file (the lock, which the build itself writes and which
+    is keyed separately by the content the build used).
+    """
     digest = hashlib.sha256()
-    for label, root in (("source", source), ("code", _CODE_ROOT)):
-        digest.update(label.encode())
-        _hash_tree(digest, root)
+    digest.update(b"source")
+    _hash_tree(digest, source, skip=(skip,) if skip else ())
+    digest.update(b"code")
+    _hash_tree(digest, _CODE_ROOT)
     for folder in template_dirs:
         digest.update(b"templates")
         _hash_tree(digest, folder)

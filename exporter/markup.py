@@ -24,13 +24,21 @@ if TYPE_CHECKING:  # markdown-it is imported on first use: up-to-date builds nev
     from markdown_it.token import Token
 
 _RAW_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--")
+_UNSAFE_URL = r"(?:javascript|vbscript|file|data):(?:[^\s<>()]|\([^\s<>()]*\))*"
+_REFUSED_LINK = re.compile(
+    rf"(?:(?P<image>!)\[[^\[\]]*)?\]\(\s*<?(?P<inline>{_UNSAFE_URL})"  # [x](url), ![x](url)
+    rf"|^\s*\[[^\]]*\]:\s*<?(?P<reference>{_UNSAFE_URL})"  # [x]: url
+    rf"|<(?P<autolink>{_UNSAFE_URL})>",  # <url>
+    re.IGNORECASE | re.MULTILINE,
+)
+"""Links and images markdown-it refuses for their URL scheme: they stay as plain text."""
 
 
 @dataclass(frozen=True)
 class Finding:
     """Something in a Markdown field that needs a check: kind, value and 0-based line."""
 
-    kind: str  # "math" | "code" | "image" | "html"
+    kind: str  # "math" | "code" | "image" | "html" | "link" (refused for its URL scheme)
     value: str
     line: int
 
@@ -158,9 +166,12 @@ def _collect(tokens: list[Token], findings: list[Finding], line: int) -> None:
                 findings.append(Finding("code", info.split(maxsplit=1)[0], here))
         elif kind == "image":
             findings.append(Finding("image", str(token.attrGet("src") or ""), here))
-        elif kind == "text":
+        elif kind == "text" and any(mark in token.content for mark in ("<", "](", "]:")):
             for match in _RAW_HTML.finditer(token.content):
                 findings.append(Finding("html", match.group(0), here))
+            for match in _REFUSED_LINK.finditer(token.content):
+                url = match.group("inline") or match.group("reference") or match.group("autolink")
+                findings.append(Finding("image" if match.group("image") else "link", url, here))
         if token.children:
             _collect(token.children, findings, here)
         if token.map is None:  # inline tokens have no line: count the breaks passed

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from exporter.cache import Cache, content_key
 from exporter.diagnostics import Diagnostics
 from exporter.model import Deck, Question
 
@@ -167,8 +168,9 @@ def build_note(
     deck: Deck,
     source_root: Path,
     diagnostics: Diagnostics,
+    cache: Cache | None = None,
 ) -> NoteContent:
-    """The sanitized fields, tags and media of one question."""
+    """The sanitized fields, tags and media of one question (sanitizing cached by content)."""
     media: dict[str, Media] = {}
 
     def bundle(match: re.Match[str]) -> str:
@@ -182,8 +184,7 @@ def build_note(
     fields = []
     for name, fragment in zip(("question", "answer", "details"), htmls, strict=True):
         with_media = _IMG_SRC.sub(bundle, fragment)
-        clean = sanitize(with_media) if with_media else ""
-        lost = removed_by_sanitizer(with_media, clean)
+        clean, lost = _sanitized(with_media, cache)
         if lost:
             diagnostics.add(
                 question.where(name),
@@ -197,6 +198,21 @@ def build_note(
     return NoteContent(
         question, tuple(fields), tags, ordered_media, digest_of(fields, tags, ordered_media)
     )
+
+
+def _sanitized(fragment: str, cache: Cache | None) -> tuple[str, list[str]]:
+    if not fragment:
+        return "", []
+    key = content_key(fragment)
+    if cache is not None:
+        hit = cache.get("sanitized", key)
+        if hit is not None:
+            return str(hit[0]), list(hit[1])
+    clean = sanitize(fragment)
+    lost = removed_by_sanitizer(fragment, clean)
+    if cache is not None:
+        cache.put("sanitized", key, [clean, lost])
+    return clean, lost
 
 
 def _media_for(src: str, source_root: Path, deck_id: str) -> Media | None:

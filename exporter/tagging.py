@@ -12,6 +12,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from exporter.model import Question, Taxonomy
 
@@ -24,7 +25,7 @@ def rule_words(rule: str) -> tuple[tuple[str, ...], bool]:
     return tuple(_WORD.findall(rule.rstrip("*").lower())), rule.endswith("*")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class _Matcher:
     """A taxonomy's rules indexed for speed: one pass over a text's words finds every
     topic, however many rules there are."""
@@ -68,20 +69,35 @@ def _phrase_at(words: list[str], start: int, rule: tuple[str, ...], prefix: bool
     return last == rule[-1] or (prefix and last.startswith(rule[-1]))
 
 
+_LAST: list[Any] = [None, None]
+"""The last taxonomy and its matcher: hashing a whole taxonomy per text would cost more
+than the matching itself."""
+
+
+@lru_cache(maxsize=65536)
+def _word_topics(matcher: _Matcher, word: str) -> frozenset[str]:
+    """Topics a single word matches (exact or prefix rules); cached, as words repeat."""
+    found = matcher.exact.get(word, frozenset())
+    for length, table in matcher.prefixes.items():
+        if len(word) >= length:
+            topics = table.get(word[:length])
+            if topics:
+                found = found | topics
+    return found
+
+
 def matched_topics(text: str, taxonomy: Taxonomy) -> list[str]:
     """Ids of the topics whose rules occur in ``text``, in taxonomy order.
 
     Words are runs of letters and digits, so hyphens, spaces and punctuation all separate
     words: the rule ``multi-layer`` finds "multi-layer" and "multi layer".
     """
-    matcher = _matcher(taxonomy)
+    matcher = _matcher(taxonomy) if _LAST[0] is not taxonomy else _LAST[1]
+    _LAST[:] = [taxonomy, matcher]
     words = _WORD.findall(text.lower())
     found: set[str] = set()
     for word in set(words):
-        found |= matcher.exact.get(word, frozenset())
-        for length, table in matcher.prefixes.items():
-            if len(word) >= length:
-                found |= table.get(word[:length], frozenset())
+        found |= _word_topics(matcher, word)
     if matcher.phrases:
         for index, word in enumerate(words):
             for rule, prefix, topic in matcher.phrases.get(word, ()):

@@ -180,8 +180,9 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
         return None
     check = _Checker(d)
     loc = Location(raw.deck.display)
-    if raw.deck.root is None and not _has_errors_for(d, raw.deck.display):
-        d.add(loc, "E004", "deck.yaml is empty; it must be a mapping")
+    if raw.deck.root is None:  # empty, or unparsable (already reported)
+        if not _has_errors_for(d, raw.deck.display):
+            d.add(loc, "E004", "deck.yaml is empty; it must be a mapping")
         return None
     fields = check.mapping(raw.deck.root, DECK_FIELDS, "deck.yaml", loc)
     if fields is None:
@@ -463,6 +464,13 @@ def _check_markdown(
                 d.add(loc, problem_code, message)
         elif finding.kind == "html":
             d.add(loc, "W104", f"raw HTML {finding.value!r} is shown as text; use Markdown")
+        elif finding.kind == "link":
+            d.add(
+                loc,
+                "W105",
+                f"link to '{finding.value}' refused: javascript:, vbscript:, file: and data: "
+                "links are unsafe; it is shown as text",
+            )
 
 
 def image_problem(src: str, source_root: Path) -> tuple[str, str]:
@@ -481,6 +489,8 @@ def image_problem(src: str, source_root: Path) -> tuple[str, str]:
     normal = posixpath.normpath(src.replace("\\", "/"))
     if normal == ".." or normal.startswith("../"):
         return "E014", f"image '{src}' leaves source/"
+    if "\0" in normal:  # `%00`: no file has that name, and the OS refuses to look
+        return "E013", f"image {src!r} contains a NUL character"
     path = source_root / normal
     try:
         resolved = path.resolve(strict=False)

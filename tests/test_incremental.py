@@ -131,3 +131,27 @@ def test_removed_question_is_an_error_unless_allowed(tmp_path):
     assert allowed.exit_code == 0, allowed.output
     lock = read_lock(source / LOCK_NAME)
     assert "overfitting" not in lock.notes and "overfitting-renamed" in lock.notes
+
+
+def test_a_save_during_a_build_makes_the_next_build_stale(tmp_path, monkeypatch):
+    """The manifest keys outputs on the inputs as read, not as they are after the build."""
+    import exporter.build as pipeline
+
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    real = pipeline.target_renderer
+
+    def renderer_that_sees_a_save(name):
+        render = real(name)
+
+        def run(context):
+            render(context)
+            edit(source, "- id: overfitting\n  level: basic", "- id: overfitting\n  level: basik")
+
+        return run
+
+    monkeypatch.setattr(pipeline, "target_renderer", renderer_that_sees_a_save)
+    assert cli("build", "-t", "anki", "--source", str(source), "--out", str(out)).exit_code == 0
+    monkeypatch.setattr(pipeline, "target_renderer", real)
+    again = cli("build", "-t", "anki", "--source", str(source), "--out", str(out))
+    assert again.exit_code == 1
+    assert "E008 unknown level 'basik'" in again.stderr

@@ -1,0 +1,253 @@
+"""Benchmark: every CLI command as a whole process against the bare libraries.
+
+Generates synthetic banks of 81, 1,000 and 10,000 questions (``bench/synth.py``), runs each
+command several times as a fresh process, and writes ``bench/RESULTS.md`` with medians,
+peak memory (max RSS) and ratios against the bare libraries doing the same work in the same
+run: PyYAML + markdown-it + genanki writing the same notes, and WeasyPrint rendering the
+exact HTML our PDF targets produce, in one call.
+
+    python bench/run.py [--sizes 81,1000,10000] [--repeat 3] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from synth import make_bank  # noqa: E402
+
+PY = sys.executable
+
+BARE_ANKI = r"""
+import sys, time, yaml, genanki
+from pathlib import Path
+from markdown_it import MarkdownIt
+src, out = Path(sys.argv[1]), sys.argv[2]
+md = MarkdownIt("commonmark").enable("table")
+model = genanki.Model(1607392319, "Simple", fields=[{"name": "Q"}, {"name": "A"}, {"name": "D"}],
+    templates=[{"name": "Card 1", "qfmt": "{{Q}}", "afmt": "{{A}}<hr>{{D}}"}])
+deck = genanki.Deck(2059400110, "Bench")
+for path in sorted((src / "questions").glob("*.yaml")):
+    for q in yaml.load(path.read_text("utf-8"), Loader=yaml.CSafeLoader):
+        deck.add_note(genanki.Note(model=model, fields=[md.renderInline(q["question"]),
+            md.render(q["answer"]), md.render(q.get("details", ""))], guid=q["id"]))
+genanki.Package(deck).write_to_file(out, timestamp=0)
+"""
+
+BARE_YAML = r"""
+import sys, yaml
+from pathlib import Path
+for path in sorted((Path(sys.argv[1]) / "questions").glob("*.yaml")):
+    yaml.load(path.read_text("utf-8"), Loader=yaml.CSafeLoader)
+"""
+
+CAPTURE_HTML = r"""
+import json, sys, weasyprint
+from pathlib import Path
+captured = []
+real = weasyprint.HTML
+def spy(*args, **kwargs):
+    captured.append({"string": kwargs.get("string"), "base_url": kwargs.get("base_url")})
+    return real(*args, **kwargs)
+weasyprint.HTML = spy
+from exporter.cli import main
+try:
+    main(sys.argv[2:])
+except SystemExit:
+    pass
+Path(sys.argv[1]).write_text(json.dumps(captured))
+"""
+
+BARE_WEASYPRINT = r"""
+import json, sys, weasyprint
+from pathlib import Path
+docs = json.loads(Path(sys.argv[1]).read_text())
+for i, doc in enumerate(docs):
+    weasyprint.HTML(string=doc["string"], base_url=doc["base_url"]).write_pdf(f"{sys.argv[2]}-{i}.pdf")
+"""
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+    """Run a whole process: (seconds, peak RSS in MB, exit code)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if proc.stderr:
+        proc.stderr.close()
+    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def measure(cmd: list[str], repeat: int, before=None) -> dict[str, float]:
+    """Median time and max memory over ``repeat`` runs (``before`` resets state)."""
+    times, peaks = [], []
+    for _ in range(repeat):
+        if before:
+            before()
+        seconds, peak, code = run(cmd)
+        if code != 0:
+            raise SystemExit(f"failed ({code}): {' '.join(cmd)}")
+        times.append(seconds)
+        peaks.append(peak)
+    return {"median": statistics.median(times), "peak_mb": max(peaks), "runs": repeat}
+
+
+def exporter(*args: str) -> list[str]:
+    return [PY, "-m", "exporter", *args]
+
+
+def bench_size(size: int, work: Path, repeat: int, pdf: bool) -> dict[str, dict[str, float]]:
+    root = work / f"bank-{size}"
+    source = make_bank(root, size)
+    out = root / "build"
+    common = ["--source", str(source), "--out", str(out), "-q"]
+    results: dict[str, dict[str, float]] = {}
+    pdf_repeat = repeat if size <= 1000 else 1
+
+    def fresh() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        (source / "deck.lock").unlink(missing_ok=True)
+
+    # warm the lock once so every measured build starts from the same committed state
+    fresh()
+    subprocess.run(exporter("build", "-t", "anki", *common), check=True)
+    lock = (source / "deck.lock").read_bytes()
+
+    def cold() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        (source / "deck.lock").write_bytes(lock)
+
+    results["validate (cold cache)"] = measure(exporter("validate", *common), repeat, cold)
+    results["validate"] = measure(exporter("validate", *common), repeat)
+    results["build anki (cold cache)"] = measure(
+        exporter("build", "-t", "anki", *common), repeat, cold
+    )
+    results["bare: PyYAML CSafeLoader"] = measure([PY, "-c", BARE_YAML, str(source)], repeat)
+    results["bare: PyYAML + markdown-it + genanki"] = measure(
+        [PY, "-c", BARE_ANKI, str(source), str(root / "bare.apkg")], repeat
+    )
+    targets = ["anki"]
+    if pdf:
+        for target in ("cheatsheet", "flashcards", "quiz"):
+            results[f"build {target} (cold cache)"] = measure(
+                exporter("build", "-t", target, *common), pdf_repeat, cold
+            )
+        if size <= 1000:
+            capture = root / "captured.json"
+            for target in ("cheatsheet", "flashcards"):
+                cold()
+                subprocess.run(
+                    [PY, "-c", CAPTURE_HTML, str(capture), "build", "-t", target, *common],
+                    check=True,
+                )
+                results[f"bare: WeasyPrint, same {target} HTML"] = measure(
+                    [PY, "-c", BARE_WEASYPRINT, str(capture), str(root / f"bare-{target}")],
+                    pdf_repeat,
+                )
+        targets = ["all"]
+    subprocess.run(exporter("build", "-t", targets[0], *common), check=True)
+    results["no-op rebuild, all targets"] = measure(
+        exporter("build", "-t", targets[0], *common), repeat
+    )
+    part = sorted((source / "questions").glob("*.yaml"))[0]
+    original = part.read_text("utf-8")
+    counter = {"n": 0}
+
+    def edit_one() -> None:
+        counter["n"] += 1
+        part.write_text(
+            original.replace("  answer: |\n", f"  answer: |\n    Edit {counter['n']}.\n", 1)
+        )
+
+    results["rebuild after one edited answer, all targets"] = measure(
+        exporter("build", "-t", targets[0], *common), pdf_repeat, edit_one
+    )
+    part.write_text(original)
+    return results
+
+
+def ratio(results: dict[str, dict[str, float]], ours: str, bare: str) -> str:
+    if ours in results and bare in results:
+        return f"{results[ours]['median'] / results[bare]['median']:.2f}×"
+    return "—"
+
+
+def write_results(all_results: dict[int, dict[str, dict[str, float]]], path: Path) -> None:
+    sizes = sorted(all_results)
+    rows = sorted({row for r in all_results.values() for row in r}, key=_row_order)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Generated by `make bench` (`bench/run.py`) on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}. Whole processes; "
+        "median time (peak RSS). Synthetic banks from `bench/synth.py`.",
+        "",
+        "| command | " + " | ".join(f"{s:,} questions" for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    for row in rows:
+        cells = []
+        for size in sizes:
+            r = all_results[size].get(row)
+            cells.append(f"{r['median']:.2f} s ({r['peak_mb']:.0f} MB)" if r else "—")
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    lines += ["", "## Ratios against the bare libraries", ""]
+    lines += ["| comparison | " + " | ".join(f"{s:,}" for s in sizes) + " |"]
+    lines += ["|---|" + "---|" * len(sizes)]
+    pairs = [
+        ("build anki (cold cache)", "bare: PyYAML + markdown-it + genanki"),
+        ("build cheatsheet (cold cache)", "bare: WeasyPrint, same cheatsheet HTML"),
+        ("build flashcards (cold cache)", "bare: WeasyPrint, same flashcards HTML"),
+        ("validate", "bare: PyYAML CSafeLoader"),
+    ]
+    for ours, bare in pairs:
+        cells = [ratio(all_results[s], ours, bare) for s in sizes]
+        lines.append(f"| {ours} / {bare} | " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (path.with_suffix(".json")).write_text(json.dumps(all_results, indent=1, sort_keys=True))
+
+
+def _row_order(row: str) -> tuple[int, str]:
+    order = ["validate", "build anki", "bare: PyYAML", "build cheatsheet", "build flashcards",
+             "build quiz", "bare: WeasyPrint", "no-op", "rebuild after"]  # fmt: skip
+    for index, prefix in enumerate(order):
+        if row.startswith(prefix):
+            return index, row
+    return len(order), row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="81,1000,10000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PDF targets")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="exporter-bench-") as tmp:
+        for size in sizes:
+            started = time.perf_counter()
+            results[size] = bench_size(size, Path(tmp), args.repeat, not args.no_pdf)
+            print(f"{size:>6} questions: {time.perf_counter() - started:.0f} s", flush=True)
+    write_results(results, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
