@@ -21,10 +21,10 @@ FORMULAS = [
     r"\lfloor (n + 2p - f)/s \rfloor + 1",
     r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}",
 ]
-CODE = '''```python
+CODE = """```python
 def loss(pred, target):
     return ((pred - target) ** 2).mean()
-```'''
+```"""
 
 
 def _vocabulary() -> list[str]:
