@@ -76,7 +76,8 @@ import json, sys, weasyprint
 from pathlib import Path
 docs = json.loads(Path(sys.argv[1]).read_text())
 for i, doc in enumerate(docs):
-    weasyprint.HTML(string=doc["string"], base_url=doc["base_url"]).write_pdf(f"{sys.argv[2]}-{i}.pdf")
+    html = weasyprint.HTML(string=doc["string"], base_url=doc["base_url"])
+    html.write_pdf(f"{sys.argv[2]}-{i}.pdf")
 """
 
 

@@ -164,8 +164,8 @@ def test_field_and_template_names_are_frozen(tmp_path):
 
 def test_ids_are_stable_functions_of_names(tmp_path):
     """Published ids must never change: these values are in users' collections."""
-    from exporter.model import Deck
     from exporter.diagnostics import Location
+    from exporter.model import Deck
 
     deck = Deck("deep-learning", "T", "", ("basic",), Location("x"))
     assert notetype_id(deck) == notetype_id(deck)
@@ -196,7 +196,7 @@ def test_edit_updates_exactly_that_note_and_keeps_history(tmp_path, col):
     own_deck = col.decks.id("My own deck")
     moved = col.find_cards('"Id:overfitting"')[0]
     col.set_deck([moved], own_deck)
-    before[moved] = before[moved][:5] + (own_deck,)
+    before[moved] = (*before[moved][:5], own_deck)
 
     replace_in_bank(
         source,
@@ -270,8 +270,19 @@ def test_identical_bytes_across_processes_and_hash_seeds(tmp_path):
         out = tmp_path / f"out-{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
         subprocess.run(
-            [sys.executable, "-m", "exporter", "build", "-q", "-t", "anki"]
-            + ["--source", str(source), "--out", str(out)],
+            [
+                sys.executable,
+                "-m",
+                "exporter",
+                "build",
+                "-q",
+                "-t",
+                "anki",
+                "--source",
+                str(source),
+                "--out",
+                str(out),
+            ],
             check=True,
             env=env,
         )

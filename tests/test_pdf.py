@@ -1,0 +1,590 @@
+"""The printable PDFs (cheat sheet, flashcards, quiz), read back with pypdf and pdfplumber.
+
+One module-scoped build of ``roots/pdf-small`` (9 active questions, 1 retired) serves most
+tests; the rest build small variants. Everything uses the real WeasyPrint.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pytest
+from conftest import DECK_YAML, REPO_ROOT, ROOTS, TAXONOMY_YAML
+from pypdf import PdfReader
+
+from exporter.build import BuildRequest, BuildResult, build
+from exporter.cache import Cache
+from exporter.mathsvg import CACHE_NAMESPACE, MathRenderer
+from exporter.render.pdf import (
+    PAPER_MM,
+    CardGrid,
+    allowed_file,
+    make_url_fetcher,
+    quiz_order,
+    url_allowed,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:path is deprecated:DeprecationWarning")
+
+PT_PER_MM = 72 / 25.4
+SMALL = ROOTS / "pdf-small" / "source"
+
+
+def normalized(text: str) -> str:
+    """Whitespace collapsed, so line breaks inside a sentence do not matter."""
+    return " ".join(text.split())
+
+
+def page_texts(path: Path) -> list[str]:
+    """Each page's text in drawing order (pypdf follows the content stream)."""
+    return [normalized(page.extract_text() or "") for page in PdfReader(path).pages]
+
+
+def run_build(source: Path, out: Path, targets: tuple[str, ...], **options: Any) -> BuildResult:
+    return build(BuildRequest(source=source, out=out, targets=targets, options=options))
+
+
+def codes(result: BuildResult) -> list[str]:
+    return [d.code for d in result.diagnostics]
+
+
+@dataclass
+class SmallBuild:
+    source: Path
+    out: Path
+    result: BuildResult
+    active: list[Any]
+    retired: list[Any]
+
+    def pdf(self, name: str) -> Path:
+        return self.out / f"pdf-small-{name}.pdf"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> SmallBuild:
+    root = tmp_path_factory.mktemp("pdf-small")
+    source = root / "source"
+    shutil.copytree(SMALL, source)
+    out = root / "build"
+    result = run_build(source, out, ("cheatsheet", "flashcards", "quiz"), details=True)
+    assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
+    assert result.project is not None and result.project.bank is not None
+    questions = result.project.bank.questions
+    return SmallBuild(
+        source,
+        out,
+        result,
+        [q for q in questions if not q.retired],
+        [q for q in questions if q.retired],
+    )
+
+
+def prefix(question: Any) -> str:
+    return normalized(question.question)[:30]
+
+
+# ---------------------------------------------------------------------------------------
+# Cheat sheet
+
+
+def test_cheatsheet_has_every_active_question_once(small: SmallBuild) -> None:
+    text = " ".join(page_texts(small.pdf("cheatsheet")))
+    assert len(small.active) == 9
+    for question in small.active:
+        assert text.count(prefix(question)) == 1, question.id
+    for question in small.retired:
+        assert prefix(question) not in text
+
+
+def test_cheatsheet_contents_page_numbers_header_and_footer(
+    small: SmallBuild, tmp_path: Path
+) -> None:
+    result = run_build(
+        small.source,
+        tmp_path,
+        ("cheatsheet",),
+        details=True,
+        columns=1,
+        orientation="landscape",
+    )
+    assert not result.diagnostics.failed()
+    path = tmp_path / "pdf-small-cheatsheet.pdf"
+    pages = page_texts(path)
+    assert len(pages) == 2, "one landscape column makes the small bank two pages long"
+    assert PdfReader(path).pages[0].mediabox.width > PdfReader(path).pages[0].mediabox.height
+    assert "Contents" in pages[0]
+    with pdfplumber.open(path) as pdf:
+        words = pdf.pages[0].extract_words()
+    for level, question_id in (("Basic", "alpha-basics"), ("Advanced", "alpha-premultiplied")):
+        title = next(w for w in words if w["text"] == level)  # the first one is in the contents
+        numbers = [
+            w["text"]
+            for w in words
+            if abs(w["top"] - title["top"]) < 1 and w["x0"] > title["x1"] and w["text"].isdigit()
+        ]
+        assert numbers, f"no page number for {level} in the contents"
+        page = int(numbers[0])
+        question = next(q for q in small.active if q.id == question_id)
+        assert prefix(question) in pages[page - 1], f"{level} is not on page {page}"
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in text
+    # running header with the deck title on every page after the first
+    assert re.search(r"PDF Test Deck Advanced · \w+ topic", pages[1])  # deck title, section
+
+
+def test_cheatsheet_has_no_dotted_or_dashed_lines() -> None:
+    css = "".join(p.read_text() for p in (REPO_ROOT / "templates" / "pdf").glob("*"))
+    assert not re.search(r"\b(dotted|dashed)\b", re.sub(r"/\*.*?\*/", "", css, flags=re.S))
+    assert "column-fill: auto" in css
+
+
+# ---------------------------------------------------------------------------------------
+# Flashcards
+
+
+@dataclass(frozen=True)
+class CardBox:
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+    def contains(self, x: float, y: float, slack: float = 0.5) -> bool:
+        return (
+            self.x0 - slack <= x <= self.x1 + slack and self.top - slack <= y <= self.bottom + slack
+        )
+
+
+def card_boxes(page: Any) -> list[CardBox]:
+    """The outer edge of every card frame on a page.
+
+    WeasyPrint draws each frame as two filled rectangles (outer and inner edge of the
+    border); the outer one is the card box, not inside any other rectangle.
+    """
+    boxes = [
+        CardBox(r["x0"], r["top"], r["x1"], r["bottom"])
+        for r in page.rects
+        if r["x1"] - r["x0"] > 100 and r["bottom"] - r["top"] > 100
+    ]
+
+    def within(inner: CardBox, outer: CardBox) -> bool:
+        return (
+            outer.x0 <= inner.x0
+            and inner.x1 <= outer.x1
+            and outer.top <= inner.top
+            and inner.bottom <= outer.bottom
+        )
+
+    return [b for b in boxes if not any(o is not b and within(b, o) for o in boxes)]
+
+
+def numbered_boxes(page: Any) -> dict[int, CardBox]:
+    """Card number (from the ``#k`` label) → the card frame that holds it."""
+    result = {}
+    boxes = card_boxes(page)
+    for word in page.extract_words():
+        if re.fullmatch(r"#\d+", word["text"]):
+            holder = [b for b in boxes if b.contains(word["x0"], word["top"], 0)]
+            assert len(holder) == 1, f"label {word['text']} is not inside exactly one card"
+            result[int(word["text"][1:])] = holder[0]
+    return result
+
+
+def test_flashcard_page_count_and_texts(small: SmallBuild) -> None:
+    path = small.pdf("flashcards")
+    pages = page_texts(path)
+    count = len(small.active)
+    assert len(pages) == 2 * math.ceil(count / 8) == 4
+    fronts = " ".join(pages[0::2])
+    backs = " ".join(pages[1::2])
+    for question in small.active:
+        assert prefix(question) in fronts, question.id
+        assert prefix(question) not in backs
+        assert question.id in fronts and question.id in backs
+    for question in small.retired:
+        assert question.id not in fronts + backs
+
+
+def test_flashcard_backs_mirror_fronts_long_edge(small: SmallBuild) -> None:
+    with pdfplumber.open(small.pdf("flashcards")) as pdf:
+        width = float(pdf.pages[0].width)
+        seen = 0
+        for front, back in zip(pdf.pages[0::2], pdf.pages[1::2], strict=True):
+            fronts, backs = numbered_boxes(front), numbered_boxes(back)
+            assert fronts.keys() == backs.keys() and fronts
+            for number, box in fronts.items():
+                mirrored = backs[number]
+                tolerance = 0.5 * PT_PER_MM
+                assert abs(mirrored.x0 - (width - box.x1)) < tolerance, number
+                assert abs(mirrored.x1 - (width - box.x0)) < tolerance, number
+                assert abs(mirrored.top - box.top) < tolerance, number
+                assert abs(mirrored.bottom - box.bottom) < tolerance, number
+                seen += 1
+        assert seen == len(small.active)
+
+
+def test_every_card_has_the_same_size_and_text_stays_inside(small: SmallBuild) -> None:
+    with pdfplumber.open(small.pdf("flashcards")) as pdf:
+        sizes = set()
+        for page in pdf.pages:
+            boxes = card_boxes(page)
+            assert boxes
+            sizes.update((round(b.x1 - b.x0, 1), round(b.bottom - b.top, 1)) for b in boxes)
+            for char in page.chars:
+                x = (char["x0"] + char["x1"]) / 2
+                y = (char["top"] + char["bottom"]) / 2
+                assert any(b.contains(x, y, 0) for b in boxes), f"{char['text']!r} outside a card"
+                inside = [b for b in boxes if b.contains(x, y, 0)]
+                assert all(b.x0 <= char["x0"] + 0.3 and char["x1"] <= b.x1 + 0.3 for b in inside), (
+                    f"{char['text']!r} crosses a card edge"
+                )
+        width, height = PAPER_MM["a4"]
+        expected = ((width - 20) / 2 * PT_PER_MM, (height - 20) / 4 * PT_PER_MM)
+        assert len(sizes) == 1
+        ((w, h),) = sizes
+        assert abs(w - expected[0]) < 0.5 and abs(h - expected[1]) < 0.5
+
+
+def test_flashcards_short_edge_calibration_and_per_page(small: SmallBuild, tmp_path: Path) -> None:
+    result = run_build(
+        small.source,
+        tmp_path / "out",
+        ("flashcards",),
+        per_page="4",
+        flip="short",
+        calibration=True,
+    )
+    assert not result.diagnostics.failed()
+    path = tmp_path / "out" / "pdf-small-flashcards.pdf"
+    pages = page_texts(path)
+    assert len(pages) == 2 + 2 * math.ceil(len(small.active) / 4) == 8
+    assert "Duplex calibration" in pages[0]
+    with pdfplumber.open(path) as pdf:
+        height = float(pdf.pages[0].height)
+        for front, back in zip(pdf.pages[2::2], pdf.pages[3::2], strict=True):
+            fronts = sorted((b.x0, b.top, b.x1, b.bottom) for b in card_boxes(front))
+            backs = sorted(
+                (b.x0, height - b.bottom, b.x1, height - b.top) for b in card_boxes(back)
+            )
+            assert len(fronts) == len(backs)
+            for f, b in zip(fronts, backs, strict=True):
+                assert all(abs(p - q) < 0.5 * PT_PER_MM for p, q in zip(f, b, strict=True))
+
+
+def test_card_grid_geometry() -> None:
+    for paper in ("a4", "letter"):
+        for per_page in (4, 6, 8, 10):
+            width, height = PAPER_MM[paper]
+            long = CardGrid(paper, per_page, "long")
+            short = CardGrid(paper, per_page, "short")
+            for index in range(per_page):
+                front = long.front(index)
+                back = long.back(index)
+                assert (back.w, back.h) == (front.w, front.h)
+                assert back.x == pytest.approx(width - front.x - front.w)
+                assert back.y == pytest.approx(front.y)
+                back = short.back(index)
+                assert back.x == pytest.approx(front.x)
+                assert back.y == pytest.approx(height - front.y - front.h)
+            assert short.rotate_backs and not long.rotate_backs
+    shifted = CardGrid("a4", 8, "long", offset_x=1.5, offset_y=-2)
+    plain = CardGrid("a4", 8, "long")
+    assert shifted.back(0).x == pytest.approx(plain.back(0).x + 1.5)
+    assert shifted.back(0).y == pytest.approx(plain.back(0).y - 2)
+    assert shifted.front(0) == plain.front(0)
+
+
+LONG_ANSWER = " ".join(f"word{i} is a rather long token of filler text" for i in range(120))
+
+
+def test_answer_too_long_for_its_card_is_reported(make_source: Any, tmp_path: Path) -> None:
+    questions = f"""\
+- id: short-one
+  level: basic
+  question: What is dropout?
+  answer: Randomly zeroing activations during training.
+  tags: [regularization]
+
+- id: very-long
+  level: basic
+  question: Why is this answer far too long?
+  answer: {LONG_ANSWER}
+  tags: [regularization]
+"""
+    source = make_source(questions, deck_yaml=DECK_YAML, taxonomy_yaml=TAXONOMY_YAML)
+    result = run_build(source, tmp_path / "build", ("flashcards",))
+    w106 = [d for d in result.diagnostics if d.code == "W106"]
+    assert len(w106) == 1, [d.format() for d in result.diagnostics]
+    found = w106[0]
+    assert found.location.path.endswith("basic.yaml")
+    assert found.location.line == 10  # the answer of the second question
+    assert "flashcard 2" in found.message and "very-long" in found.message
+    assert (tmp_path / "build" / "test-deck-flashcards.pdf").is_file()  # a warning only
+
+
+# ---------------------------------------------------------------------------------------
+# Quiz
+
+
+def quiz_sequence(path: Path, questions: list[Any]) -> tuple[list[str], int]:
+    """Question ids in the order the quiz prints them, and the answer key's page index."""
+    pages = page_texts(path)
+    key_page = next(i for i, text in enumerate(pages) if "Answer key" in text)
+    body = " ".join(pages[:key_page])
+    positions = {q.id: body.find(prefix(q)) for q in questions}
+    assert all(pos >= 0 for pos in positions.values()), positions
+    return sorted(positions, key=positions.__getitem__), key_page
+
+
+def numbered_lines(path: Path, first_page: int) -> dict[int, str]:
+    """Answer-key number → the text on the same line to its right (numbers are floats)."""
+    result: dict[int, str] = {}
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages[first_page:]:
+            words = page.extract_words()
+            for word in words:
+                if re.fullmatch(r"\d+\.", word["text"]):
+                    same_line = sorted(
+                        (w for w in words if abs(w["top"] - word["top"]) < 2),
+                        key=lambda w: w["x0"],
+                    )
+                    right = [w["text"] for w in same_line if 0 <= w["x0"] - word["x1"] < 200]
+                    result[int(word["text"][:-1])] = " ".join(right)
+    return result
+
+
+def test_quiz_order_is_fixed_by_the_seed(small: SmallBuild, tmp_path: Path) -> None:
+    ids = [q.id for q in small.active]
+    default_order, _ = quiz_sequence(small.pdf("quiz"), small.active)
+    assert default_order == quiz_order(ids, 0)
+    result = run_build(small.source, tmp_path / "out", ("quiz",), seed=7)
+    assert not result.diagnostics.failed()
+    seeded, _ = quiz_sequence(tmp_path / "out" / "pdf-small-quiz.pdf", small.active)
+    assert seeded == quiz_order(ids, 7)
+    assert seeded != default_order
+    assert quiz_order(ids, 7) == quiz_order(list(ids), 7)  # stable for a given seed
+    assert sorted(seeded) == sorted(ids)
+
+
+def test_quiz_numbers_lines_and_answer_key_on_a_new_page(small: SmallBuild) -> None:
+    path = small.pdf("quiz")
+    order, key_page = quiz_sequence(path, small.active)
+    pages = page_texts(path)
+    assert key_page >= 1 and "Answer key" not in " ".join(pages[:key_page])
+    key = " ".join(pages[key_page:])
+    lines = numbered_lines(path, key_page)
+    by_id = {q.id: q for q in small.active}
+    for number, question_id in enumerate(order, start=1):
+        answer = normalized(by_id[question_id].answer)
+        if "$" not in answer[:30] and not answer.startswith("-"):
+            first_words = " ".join(answer.split()[:3])
+            assert lines[number].startswith(first_words), (number, question_id, lines[number])
+        assert prefix(by_id[question_id]) not in key
+    with pdfplumber.open(path) as pdf:
+        ruled = [r for r in pdf.pages[0].rects if r["x1"] - r["x0"] > 300]
+        assert len(ruled) >= 3 * min(len(order), 3), "ruled answer lines under the questions"
+
+
+# ---------------------------------------------------------------------------------------
+# Determinism
+
+
+def test_two_builds_give_identical_bytes(small: SmallBuild, tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    shutil.copytree(small.out / ".cache", out / ".cache")  # formulas come from the cache
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    command = [sys.executable, "-m", "exporter", "build", "-q", "-t", "pdf", "--details"]
+    command += ["--source", str(small.source), "--out", str(out)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    for name in ("cheatsheet", "flashcards", "quiz"):
+        first = small.pdf(name).read_bytes()
+        second = (out / f"pdf-small-{name}.pdf").read_bytes()
+        assert first == second, name
+
+
+# ---------------------------------------------------------------------------------------
+# Safety: the URL fetcher
+
+
+def test_url_policy(tmp_path: Path) -> None:
+    root = tmp_path / "source"
+    (root / "images").mkdir(parents=True)
+    inside = root / "images" / "a.png"
+    inside.write_bytes(b"png")
+    (tmp_path / "secret.txt").write_text("secret")
+    (root / "images" / "link.txt").symlink_to(tmp_path / "secret.txt")
+    assert allowed_file(inside.as_uri(), [root]) == inside.resolve()
+    assert allowed_file((tmp_path / "secret.txt").as_uri(), [root]) is None
+    assert allowed_file((root / "images" / "link.txt").as_uri(), [root]) is None
+    assert allowed_file(root.as_uri() + "/images/../../secret.txt", [root]) is None
+    assert allowed_file("file:///etc/passwd", [root]) is None
+    assert not url_allowed("http://example.com/x.css", [root])
+    assert not url_allowed("https://example.com/x.png", [root])
+    assert url_allowed("data:text/plain,hello", [root])
+
+
+def test_url_fetcher_refuses_and_records(tmp_path: Path) -> None:
+    (tmp_path / "ok.css").write_text("p { color: red }")
+    refused: list[str] = []
+    fetcher = make_url_fetcher([tmp_path], refused)
+    for url in ("http://example.com/x.css", "file:///etc/passwd", "ftp://example.com/f"):
+        with pytest.raises(ValueError, match="refused"):
+            fetcher(url)
+    assert refused == ["http://example.com/x.css", "file:///etc/passwd", "ftp://example.com/f"]
+    response = fetcher((tmp_path / "ok.css").as_uri())
+    assert response.read() == b"p { color: red }" and response.content_type == "text/css"
+    assert fetcher("data:text/plain,hello").read() == b"hello"
+    assert len(refused) == 3
+
+
+def test_user_template_references_are_refused_with_w107(small: SmallBuild, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "pdf").mkdir(parents=True)
+    builtin = (REPO_ROOT / "templates" / "pdf" / "base.css").read_text()
+    (templates / "pdf" / "base.css").write_text(
+        '@import url("http://example.com/x.css");\n'
+        + builtin
+        + '\nbody { background-image: url("file:///etc/passwd"); }\n'
+    )
+    request = BuildRequest(
+        source=small.source, out=tmp_path / "out", targets=("cheatsheet",), templates=templates
+    )
+    result = build(request)
+    refused = [d for d in result.diagnostics if d.code == "W107"]
+    messages = " ".join(d.message for d in refused)
+    assert "http://example.com/x.css" in messages and "file:///etc/passwd" in messages
+    assert all(d.location.path.endswith("base.css") for d in refused)
+    assert {d.location.line for d in refused} >= {1}
+    assert (tmp_path / "out" / "pdf-small-cheatsheet.pdf").is_file()
+
+
+def test_template_error_is_e019_and_nothing_is_written(small: SmallBuild, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "pdf").mkdir(parents=True)
+    (templates / "pdf" / "quiz.html.j2").write_text(
+        '{% extends "base.html.j2" %}\n{% block body %}\n{% if %}\n{% endblock %}\n'
+    )
+    request = BuildRequest(
+        source=small.source, out=tmp_path / "out", targets=("quiz",), templates=templates
+    )
+    result = build(request)
+    errors = [d for d in result.diagnostics if d.code == "E019"]
+    assert len(errors) == 1
+    assert errors[0].location.path.endswith("quiz.html.j2") and errors[0].location.line == 3
+    assert not (tmp_path / "out" / "pdf-small-quiz.pdf").exists()
+
+
+def test_template_runtime_error_is_e019_at_its_line(small: SmallBuild, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "pdf").mkdir(parents=True)
+    (templates / "pdf" / "quiz.html.j2").write_text(
+        '{% extends "base.html.j2" %}\n{% block body %}\n<p>{{ no_such_value }}</p>\n'
+        "{% endblock %}\n"
+    )
+    request = BuildRequest(
+        source=small.source, out=tmp_path / "out", targets=("quiz",), templates=templates
+    )
+    errors = [d for d in build(request).diagnostics if d.code == "E019"]
+    assert len(errors) == 1 and "no_such_value" in errors[0].message
+    assert errors[0].location.path.endswith("quiz.html.j2") and errors[0].location.line == 3
+
+
+def test_source_images_are_embedded(small: SmallBuild) -> None:
+    with pdfplumber.open(small.pdf("cheatsheet")) as pdf:
+        assert sum(len(page.images) for page in pdf.pages) == 1
+    with pdfplumber.open(small.pdf("flashcards")) as pdf:
+        assert sum(len(page.images) for page in pdf.pages) == 1
+    assert not [d for d in small.result.diagnostics if d.code == "W107"]
+
+
+def test_question_text_cannot_become_template_code(make_source: Any, tmp_path: Path) -> None:
+    questions = """\
+- id: jinja-text
+  level: basic
+  question: What does {{ 7 * 7 }} print in a template?
+  answer: "It prints {% raw %} and <b>tags</b> literally."
+  tags: [regularization]
+"""
+    source = make_source(questions)
+    result = run_build(source, tmp_path / "build", ("quiz",))
+    assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
+    text = " ".join(page_texts(tmp_path / "build" / "test-deck-quiz.pdf"))
+    assert "{{ 7 * 7 }}" in text and "49" not in text
+    assert "<b>tags</b>" in text
+
+
+# ---------------------------------------------------------------------------------------
+# Math
+
+
+def test_inline_math_sits_on_the_baseline_and_scales_with_the_text() -> None:
+    renderer = MathRenderer(Cache(None))
+    errors: list[tuple[str, str]] = []
+    html = renderer.replace(
+        '<p>a <span class="math math-inline">\\(y_i\\)</span> b</p>'
+        '<div class="math math-display">\\[\\frac{a}{b}\\]</div>',
+        lambda latex, why: errors.append((latex, why)),
+    )
+    assert not errors
+    inline, display = re.findall(r'<img class="math-svg"[^>]*>', html)
+    found = re.search(r"width:([\d.]+)em;height:([\d.]+)em;vertical-align:(-[\d.]+)em", inline)
+    assert found
+    width, height, align = (float(v) for v in found.groups())
+    assert 0.5 < height < 2 and 0 < width < 3  # about one em: follows the font size
+    assert -0.6 < align < -0.1  # y and the subscript reach below the baseline
+    assert "vertical-align" not in display and "height" not in display
+    svg = renderer.formula("y_i", False)
+    assert not isinstance(svg, str) and "<symbol" not in svg.svg and " id=" not in svg.svg
+
+
+def test_math_is_cached_by_content_and_failures_fall_back_to_source() -> None:
+    cache = Cache(None)
+    first = MathRenderer(cache)
+    errors: list[tuple[str, str]] = []
+    html = first.replace(
+        '<span class="math math-inline">\\(x^2\\)</span> and '
+        '<span class="math math-inline">\\(\\frac{a}\\)</span>',
+        lambda latex, why: errors.append((latex, why)),
+    )
+    assert first.drawn == 2 and len(cache.data[CACHE_NAMESPACE]) == 2
+    assert [latex for latex, _ in errors] == ["\\frac{a}"]
+    assert "<code>\\(\\frac{a}\\)</code>" in html
+    second = MathRenderer(cache)
+    again = second.replace(
+        '<span class="math math-inline">\\(x^2\\)</span> and '
+        '<span class="math math-inline">\\(\\frac{a}\\)</span>',
+        lambda latex, why: errors.append((latex, why)),
+    )
+    assert second.drawn == 0 and again == html and len(errors) == 2
+
+
+def test_formula_ziamath_cannot_draw_is_e011(make_source: Any, tmp_path: Path) -> None:
+    questions = """\
+- id: broken-formula
+  level: basic
+  question: What is a half-written fraction?
+  answer: It looks like $\\frac{a}$ here.
+  tags: [math]
+"""
+    source = make_source(questions)
+    result = run_build(source, tmp_path / "build", ("cheatsheet",))
+    errors = [d for d in result.diagnostics if d.code == "E011"]
+    assert len(errors) == 1 and errors[0].location.line == 4
+    assert "\\frac{a}" in errors[0].message
+    assert not (tmp_path / "build" / "test-deck-cheatsheet.pdf").exists()
+
+
+def test_weasyprint_is_not_imported_by_the_module() -> None:
+    code = "import sys, exporter.render.pdf, exporter.mathsvg; print('weasyprint' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
