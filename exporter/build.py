@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -257,6 +258,84 @@ def _record_content(
     }
 
 
+PARALLEL_TARGETS = frozenset({"cheatsheet", "flashcards", "quiz"})
+"""Targets heavy enough (WeasyPrint layout) to be worth a process of their own."""
+
+
+def render_targets(context: RenderContext, names: list[str]) -> dict[str, list[Path]]:
+    """Run the renderers; the heavy ones in parallel forked processes when there are two
+    or more of them and more than one core. Returns each target's output paths."""
+    heavy = [n for n in names if n in PARALLEL_TARGETS]
+    parallel = len(heavy) > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+    produced: dict[str, list[Path]] = {}
+    for name in names:
+        if parallel and name in heavy:
+            continue
+        before = set(context.outputs.files)
+        target_renderer(name)(context)
+        produced[name] = sorted(set(context.outputs.files) - before)
+    if parallel:
+        produced.update(_render_in_children(context, heavy))
+    return produced
+
+
+def _render_in_children(context: RenderContext, names: list[str]) -> dict[str, list[Path]]:
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    children = []
+    for name in names:
+        receive, send = fork.Pipe(duplex=False)
+        process = fork.Process(target=_child_render, args=(context, name, send), daemon=True)
+        process.start()
+        send.close()
+        children.append((name, process, receive))
+    produced: dict[str, list[Path]] = {}
+    failures = []
+    for name, process, receive in children:
+        try:
+            outcome = receive.recv()
+        except EOFError:
+            outcome = ("error", f"the {name} worker died (exit code {process.exitcode})")
+        process.join()
+        if outcome[0] != "ok":
+            failures.append(outcome[1])
+            continue
+        _, files, diagnostics, cache_updates, messages = outcome
+        for path, data in files.items():
+            context.outputs.add(path, data, owner=name)
+        context.diagnostics.extend(diagnostics)
+        for namespace, entries in cache_updates.items():
+            for key, value in entries.items():
+                context.project.cache.put(namespace, key, value)
+        context.state.setdefault("messages", []).extend(messages)
+        produced[name] = sorted(files)
+    if failures:
+        raise RuntimeError("; ".join(failures))
+    return produced
+
+
+def _child_render(context: RenderContext, name: str, send: Any) -> None:
+    """Render one target in a forked process, send the results, and leave at once:
+    tearing down WeasyPrint's layout objects at exit would only cost time."""
+    try:
+        files_before = set(context.outputs.files)
+        seen = len(context.diagnostics.items)
+        messages_before = len(context.state.get("messages", []))
+        cache = context.project.cache
+        cache.dirty.clear()
+        target_renderer(name)(context)
+        files = {p: d for p, d in context.outputs.files.items() if p not in files_before}
+        updates = {ns: cache.data[ns] for ns in cache.dirty}
+        messages = context.state.get("messages", [])[messages_before:]
+        send.send(("ok", files, context.diagnostics.items[seen:], updates, messages))
+    except BaseException as exc:  # reported by the parent
+        send.send(("error", f"{name}: {type(exc).__name__}: {exc}"))
+    finally:
+        send.close()
+        os._exit(0)
+
+
 def _target_keys(request: BuildRequest, fingerprint: str) -> dict[str, str]:
     from exporter.manifest import target_key
 
@@ -317,11 +396,7 @@ def build(request: BuildRequest) -> BuildResult:
     update = state["lock_update"]
     if update.changed_anything or (update.removed and request.allow_removal):
         context.outputs.add(state["lock_path"], state["lock"].to_text().encode(), owner="lock")
-    produced: dict[str, list[Path]] = {}
-    for name in stale:
-        before = set(context.outputs.files)
-        target_renderer(name)(context)
-        produced[name] = sorted(set(context.outputs.files) - before)
+    produced = render_targets(context, stale)
     result.state = context.state
     project.cache.save()
     if project.diagnostics.failed(request.strict):

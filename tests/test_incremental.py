@@ -155,3 +155,20 @@ def test_a_save_during_a_build_makes_the_next_build_stale(tmp_path, monkeypatch)
     again = cli("build", "-t", "anki", "--source", str(source), "--out", str(out))
     assert again.exit_code == 1
     assert "E008 unknown level 'basik'" in again.stderr
+
+
+def test_pdf_targets_rendered_in_parallel_match_one_by_one(tmp_path):
+    """`-t pdf` renders the three PDFs in forked workers; the bytes must not change."""
+    source = tmp_path / "source"
+    shutil.copytree(REPO / "tests" / "roots" / "pdf-small" / "source", source)
+    together, apart = tmp_path / "together", tmp_path / "apart"
+    assert cli("build", "-t", "anki", "--source", str(source), "--out", str(apart)).exit_code == 0
+    result = cli("build", "-t", "pdf", "--source", str(source), "--out", str(together))
+    assert result.exit_code == 0, result.output
+    for target in ("cheatsheet", "flashcards", "quiz"):
+        one = cli("build", "-t", target, "--source", str(source), "--out", str(apart))
+        assert one.exit_code == 0, one.output
+    names = sorted(p.name for p in together.glob("*.pdf"))
+    assert len(names) == 3
+    for name in names:
+        assert (together / name).read_bytes() == (apart / name).read_bytes(), name
