@@ -47,7 +47,7 @@ $(STAMP): requirements.lock pyproject.toml | system-deps
 
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
-	.lockvenv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	.lockvenv/bin/pip install -q --disable-pip-version-check 'setuptools>=70' -e '.[test]'
 	{ .lockvenv/bin/pip freeze --exclude-editable | grep -v '^-e'; .lockvenv/bin/pip freeze --all | grep '^setuptools=='; } | sort -f > requirements.lock
 	rm -rf .lockvenv
 
