@@ -694,6 +694,14 @@ def render_flashcards(context: RenderContext) -> None:
         )
         return
     width, height = grid.page_size
+    fit_keys = _fit_keys(context, grid, cards)
+    by_number = {card.number: card for card in cards}
+    for (number, side), key in fit_keys.items():
+        known = context.project.cache.get("card-fit", key)
+        if isinstance(known, int) and 0 <= known < len(
+            FRONT_SIZES if side == "front" else BACK_SIZES
+        ):
+            by_number[number].sizes[side] = known
 
     def lay_out(sheets: list[dict[str, Any]]) -> Any:
         filled = job.fill("flashcards.html.j2", sheets=sheets, page_w=width, page_h=height)
@@ -721,7 +729,31 @@ def render_flashcards(context: RenderContext) -> None:
                 f"the {name} does not fit flashcard {card.number} "
                 f"({card.entry.id}) even at {smallest:g} pt; shorten it",
             )
+    for (number, side), key in fit_keys.items():
+        context.project.cache.put("card-fit", key, by_number[number].sizes[side])
     job.finish(document, context.output_path("-flashcards.pdf"))
+
+
+def _fit_keys(
+    context: RenderContext, grid: CardGrid, cards: list[Card]
+) -> dict[tuple[int, str], str]:
+    """Cache keys for the font size each card side was found to fit at: the side's HTML,
+    the grid and every PDF template file, so a size is reused only where the same layout
+    would find it again (and a rebuild after one edit needs one layout, not three)."""
+    templates = content_key(
+        *(
+            f"{path.name}:{path.read_text('utf-8', errors='replace')}"
+            for folder in context.template_dirs("pdf")
+            for path in sorted(folder.glob("*"))
+            if path.is_file()
+        )
+    )
+    base = (templates, grid.paper, str(grid.per_page))
+    keys = {}
+    for card in cards:
+        keys[(card.number, "front")] = content_key(*base, "front", str(card.entry.question))
+        keys[(card.number, "back")] = content_key(*base, "back", str(card.entry.answer))
+    return keys
 
 
 def _shrink(
