@@ -23,7 +23,7 @@ from exporter.lock import (
     update_lock,
 )
 from exporter.model import Bank
-from exporter.notes import NoteContent, NoteType, build_note, load_notetype
+from exporter.notes import NoteContent, NoteType, NoteTypeError, build_note, load_notetype
 
 ANKI_ACTION = {
     "new": "add",
@@ -100,7 +100,12 @@ def plan_content(
         q.id: build_note(q, htmls[q.id], bank.deck, source, diagnostics, cache)
         for q in bank.questions
     }
-    notetype = load_notetype(bank.deck, anki_templates)
+    try:
+        notetype = load_notetype(bank.deck, anki_templates)
+    except NoteTypeError as exc:
+        for location, message in exc.problems:
+            diagnostics.add(location, "E019", f"Anki template: {message}")
+        return None
     lock_path = source / LOCK_NAME
     shown = display_path(lock_path)
     try:

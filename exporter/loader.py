@@ -152,8 +152,8 @@ _NON_PRINTABLE = re.compile(
 
 
 def _char_at(text: str, line: int, column: int) -> str:
-    """The character at a 0-based line and column, or an empty string."""
-    lines = text.split("\n")
+    """The character at a 0-based line and column (as PyYAML counts), or an empty string."""
+    lines = _LINE_BREAK.split(text)
     return lines[line][column : column + 1] if line < len(lines) else ""
 
 
@@ -329,8 +329,8 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
                 )
             content_loc = None
             if event.style in ("|", ">"):
-                if lines is None:
-                    lines = text.split("\n")
+                if lines is None:  # split as PyYAML counts lines, so marks index it
+                    lines = _LINE_BREAK.split(text)
                 content_loc = _content_location(lines, loc.line - 1, display)
             node = Node("scalar", loc, _scalar_value(tag, event.value, loc), event.style)
             node.content_loc = content_loc

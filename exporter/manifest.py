@@ -26,16 +26,25 @@ TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
 
 
 def _hash_tree(digest: Any, root: Path, skip: Iterable[str] = ()) -> None:
+    """Hash every entry below ``root``: names and contents of files, and a marker for
+    anything that cannot be read (a dangling link, a loop, no permission), so a broken
+    entry makes the build run and report it instead of looking up to date."""
     skipped = set(skip)
     if not root.is_dir():
         digest.update(f"missing:{root}".encode())
         return
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if rel in skipped or "__pycache__" in rel:
             continue
         digest.update(rel.encode("utf-8") + b"\0")
-        digest.update(path.read_bytes())
+        try:
+            if path.is_dir():
+                digest.update(b"<dir>")
+                continue
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            digest.update(f"<unreadable {exc.errno}>".encode())
         digest.update(b"\0")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from exporter.cache import Cache, content_key
-from exporter.diagnostics import Diagnostics
+from exporter.diagnostics import Diagnostics, Location
 from exporter.model import Deck, Question
 
 NOTE_FIELDS = ("Question", "Answer", "Details", "Id", "Source")
@@ -254,19 +254,88 @@ def notetype_name(deck: Deck) -> str:
     return f"Interview Q&A ({deck.id})"
 
 
+class NoteTypeError(Exception):
+    """The card templates are unusable; carries one (location, message) per problem."""
+
+    def __init__(self, problems: list[tuple[Location, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+
+_MUSTACHE = re.compile(r"\{\{(.*?)\}\}", re.S)
+_SPECIAL_FIELDS = {"Tags", "Type", "Deck", "Subdeck", "Card", "CardFlag"}
+
+
+def template_problems(text: str, display: str, back: bool) -> list[tuple[Location, str]]:
+    """Placeholders Anki could not fill: unknown fields (with a hint), unbalanced
+    ``{{#…}}``/``{{/…}}`` sections, and ``{{`` never closed."""
+    import difflib
+
+    known = set(NOTE_FIELDS) | _SPECIAL_FIELDS | ({"FrontSide"} if back else set())
+    problems: list[tuple[Location, str]] = []
+    sections: list[tuple[str, Location]] = []
+
+    def where(offset: int) -> Location:
+        line = text.count("\n", 0, offset) + 1
+        return Location(display, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+    for match in _MUSTACHE.finditer(text):
+        body = match.group(1).strip()
+        loc = where(match.start())
+        if body[:1] in "#^":
+            sections.append((body[1:].strip(), loc))
+            name = body[1:].strip()
+        elif body[:1] == "/":
+            name = body[1:].strip()
+            if not sections or sections[-1][0] != name:
+                problems.append((loc, f"{{{{/{name}}}}} closes no open {{{{#{name}}}}}"))
+                continue
+            sections.pop()
+            continue
+        else:
+            name = body.rsplit(":", 1)[-1].strip()
+            if body.startswith(("cloze:", "c1:")) or not name:
+                continue
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append((loc, f"unknown field {{{{{body}}}}}{hint}"))
+    stray = _MUSTACHE.sub(lambda m: " " * len(m.group(0)), text).find("{{")
+    if stray >= 0:
+        problems.append((where(stray), "'{{' is never closed with '}}'"))
+    for name, loc in sections:
+        problems.append((loc, f"{{{{#{name}}}}} is never closed"))
+    return problems
+
+
 def load_notetype(deck: Deck, template_dirs: Iterable[Path]) -> NoteType:
     """Read ``front.html``, ``back.html`` and ``style.css``, each from the first folder
-    that has it (the user's override folder first)."""
+    that has it (the user's override folder first); raises :class:`NoteTypeError` when a
+    template cannot be read or refers to fields the note type does not have."""
+    from exporter.loader import display_path
+
     dirs = list(template_dirs)
     texts = []
+    problems: list[tuple[Location, str]] = []
     for name in NOTETYPE_FILES:
         for folder in dirs:
             path = folder / name
             if path.is_file():
-                texts.append(path.read_text(encoding="utf-8"))
+                shown = display_path(path)
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    problems.append((Location(shown), f"cannot read template: {exc}"))
+                    text = ""
+                if name.endswith(".html"):
+                    problems += template_problems(text, shown, back=name == "back.html")
+                texts.append(text)
                 break
         else:
-            raise FileNotFoundError(f"no {name} in {', '.join(str(d) for d in dirs)}")
+            problems.append((Location(display_path(dirs[0])), f"no {name} in any template folder"))
+            texts.append("")
+    if problems:
+        raise NoteTypeError(problems)
     front, back, css = texts
     digest = digest_of((notetype_name(deck), *NOTE_FIELDS, TEMPLATE_NAME, front, back, css), (), ())
     return NoteType(notetype_name(deck), front, back, css, digest)

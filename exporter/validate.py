@@ -344,8 +344,12 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
         guid = None
     if qid is None or level is None or texts["question"] is None or texts["answer"] is None:
         return None
+    # Only block scalars (| and >) keep the text's lines where the file has them; in a
+    # quoted or plain scalar a line of the text (an escaped \n) is no line of the file.
     text_locations = {
-        name: fields[name].text_location() for name in MARKDOWN_FIELDS if name in fields
+        name: fields[name].text_location()
+        for name in MARKDOWN_FIELDS
+        if name in fields and fields[name].style in ("|", ">")
     }
     return Question(
         id=qid,

@@ -458,3 +458,30 @@ def test_images_are_bundled_under_content_hashed_names(tmp_path, col):
     name = next(iter(media.values()))
     assert f'src="{name}"' in note["Answer"]
     assert (Path(col.media.dir()) / name).read_bytes() == png
+
+
+@pytest.mark.parametrize(
+    ("back", "expected"),
+    [
+        ("<div>{{Question}}</div>\n<p>{{Answr}}</p>\n", ":2:4: E019 Anki template: unknown field "
+         "{{Answr}} (did you mean 'Answer'?)"),
+        ("{{#Details}}{{Details}}\n", ":1:1: E019 Anki template: {{#Details}} is never closed"),
+        (b"\xff{{Answer}}", ": E019 Anki template: cannot read template"),
+    ],
+)  # fmt: skip
+def test_broken_anki_template_override_is_located_and_writes_nothing(tmp_path, back, expected):
+    source = copy_bank(tmp_path)
+    out = tmp_path / "out"
+    build(source, out)
+    before = (out / "deep-learning.apkg").read_bytes()
+    overrides = tmp_path / "templates" / "anki"
+    overrides.mkdir(parents=True)
+    target = overrides / "back.html"
+    target.write_bytes(back if isinstance(back, bytes) else back.encode())
+    templates = str(tmp_path / "templates")
+    args = ["build", "-t", "anki", "--source", str(source), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--templates", templates])
+    assert result.exit_code == 1, result.output
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+    assert (out / "deep-learning.apkg").read_bytes() == before

@@ -172,3 +172,15 @@ def test_pdf_targets_rendered_in_parallel_match_one_by_one(tmp_path):
     assert len(names) == 3
     for name in names:
         assert (together / name).read_bytes() == (apart / name).read_bytes(), name
+
+
+def test_pdfs_do_not_depend_on_where_the_source_is_checked_out(tmp_path):
+    first, second = tmp_path / "a" / "source", tmp_path / "elsewhere" / "deeper" / "source"
+    for copy in (first, second):
+        shutil.copytree(REPO / "tests" / "roots" / "pdf-small" / "source", copy)
+    args = ["build", "-t", "cheatsheet"]
+    assert cli(*args, "--source", str(first), "--out", str(first.parent / "out")).exit_code == 0
+    shutil.copy(first / LOCK_NAME, second / LOCK_NAME)  # the committed lock travels along
+    assert cli(*args, "--source", str(second), "--out", str(second.parent / "out")).exit_code == 0
+    (pdf,) = (first.parent / "out").glob("*.pdf")
+    assert pdf.read_bytes() == (second.parent / "out" / pdf.name).read_bytes()

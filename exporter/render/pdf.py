@@ -17,6 +17,7 @@ Shared rules:
 
 from __future__ import annotations
 
+import base64
 import math
 import mimetypes
 import random
@@ -24,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from html import escape, unescape
+from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -35,6 +36,7 @@ from exporter import __version__, markup
 from exporter.cache import content_key
 from exporter.diagnostics import Location
 from exporter.mathsvg import MathRenderer
+from exporter.notes import MAX_MEDIA_BYTES, sniff_image
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
@@ -182,11 +184,25 @@ class PdfJob:
         return Markup(self.math.replace(text, failed))
 
     def _absolute_image(self, match: re.Match[str]) -> str:
+        """An image inside the source as a data URI: the PDF then names it by content,
+        not by the folder the source happens to be checked out in."""
         src = unescape(match.group(2))
         if not src or _SCHEME.match(src) or src.startswith(("/", "\\")):
             return match.group(0)
-        path = self.context.project.source.resolve() / src
-        return f"{match.group(1)}{escape(path.as_uri())}{match.group(3)}"
+        root = self.context.project.source.resolve()
+        path = (root / unquote(src)).resolve()
+        try:
+            if root not in path.parents or path.stat().st_size > MAX_MEDIA_BYTES:
+                return match.group(0)
+            data = path.read_bytes()
+        except (OSError, ValueError):
+            return match.group(0)
+        kind = sniff_image(data)
+        if kind is None:
+            return match.group(0)
+        mime = "image/jpeg" if kind == "jpg" else f"image/{kind}"
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        return f"{match.group(1)}{uri}{match.group(3)}"
 
     def entries(self, details: bool) -> list[Entry]:
         """Every active question prepared for a template, in source order."""
