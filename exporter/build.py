@@ -11,7 +11,7 @@ import hashlib
 import importlib
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,29 @@ class Project:
         self.cache.put("markdown", key, rendered.to_json())
         return rendered
 
+    def prefetch(self, questions: Sequence[Question]) -> None:
+        """Render the Markdown of every field not yet cached, in parallel worker processes
+        when there are enough of them to pay for the workers (a cold 10,000-question bank)."""
+        missing: dict[str, tuple[str, bool]] = {}
+        for q in questions:
+            for text, inline in ((q.question, True), (q.answer, False), (q.details, False)):
+                if text:
+                    key = content_key(text, "inline" if inline else "block")
+                    if key not in missing and not self.cache.contains("markdown", key):
+                        missing[key] = (text, inline)
+        workers = min(os.cpu_count() or 1, 4)
+        if len(missing) < PARALLEL_MARKDOWN_MIN or workers < 2 or not hasattr(os, "fork"):
+            return
+        import multiprocessing
+
+        markup.render_field("", False)  # load markdown-it once, before forking
+        items = list(missing.items())
+        chunks = [items[i::workers] for i in range(workers)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for results in pool.map(_render_markdown_chunk, chunks):
+                for key, data in results:
+                    self.cache.put("markdown", key, data)
+
     def rendered(self, questions: Iterable[Question]) -> list[RenderedQuestion]:
         """HTML for the given questions' fields."""
         return [
@@ -86,6 +109,16 @@ class Project:
             )
             for q in questions
         ]
+
+
+PARALLEL_MARKDOWN_MIN = 1500
+"""Fields to render before a pool of worker processes pays for itself."""
+
+
+def _render_markdown_chunk(
+    items: list[tuple[str, tuple[str, bool]]],
+) -> list[tuple[str, dict[str, Any]]]:
+    return [(key, markup.render_field(text, inline).to_json()) for key, (text, inline) in items]
 
 
 def load_project(
@@ -103,6 +136,7 @@ def load_project(
         diagnostics,
         findings=lambda q, name: project.field(getattr(q, name), name == "question").findings,
         math_check=project.check_math,
+        prepare=project.prefetch,
     )
     return project
 

@@ -209,7 +209,7 @@ def _sanitized(fragment: str, cache: Cache | None) -> tuple[str, list[str]]:
         if hit is not None:
             return str(hit[0]), list(hit[1])
     clean = sanitize(fragment)
-    lost = removed_by_sanitizer(fragment, clean)
+    lost = [] if clean == fragment else removed_by_sanitizer(fragment, clean)
     if cache is not None:
         cache.put("sanitized", key, [clean, lost])
     return clean, lost

@@ -589,11 +589,14 @@ def validate(
     d: Diagnostics,
     findings: Callable[[Question, str], Sequence[markup.Finding]] | None = None,
     math_check: Callable[[str], str | None] = latex_error,
+    prepare: Callable[[Sequence[Question]], None] | None = None,
 ) -> Bank | None:
     """Apply every rule; the tagged :class:`Bank`, or None when deck or taxonomy is unusable."""
     deck = build_deck(raw, d)
     taxonomy = build_taxonomy(raw, d)
     questions = build_questions(raw, d)
+    if prepare is not None:  # e.g. render every field's Markdown in parallel, once
+        prepare(questions)
     if deck is None or taxonomy is None:
         return None
     usable = check_questions(questions, deck, taxonomy, raw.root, d, findings, math_check)

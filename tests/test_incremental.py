@@ -184,3 +184,19 @@ def test_pdfs_do_not_depend_on_where_the_source_is_checked_out(tmp_path):
     assert cli(*args, "--source", str(second), "--out", str(second.parent / "out")).exit_code == 0
     (pdf,) = (first.parent / "out").glob("*.pdf")
     assert pdf.read_bytes() == (second.parent / "out" / pdf.name).read_bytes()
+
+
+def test_parallel_markdown_rendering_gives_the_same_deck(tmp_path, monkeypatch):
+    """Large cold builds render Markdown in worker processes; the result must not change."""
+    import exporter.build as pipeline
+
+    source = copy_bank(tmp_path)
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    assert cli("build", "-t", "anki", "--source", str(source), "--out", str(serial)).exit_code == 0
+    monkeypatch.setattr(pipeline, "PARALLEL_MARKDOWN_MIN", 10)
+    result = cli("build", "-t", "anki", "--source", str(source), "--out", str(parallel))
+    assert result.exit_code == 0, result.output
+    cached = (parallel / ".cache" / "markdown.json").read_bytes()
+    assert cached == (serial / ".cache" / "markdown.json").read_bytes()
+    apkg = "deep-learning.apkg"
+    assert (parallel / apkg).read_bytes() == (serial / apkg).read_bytes()

@@ -92,15 +92,13 @@ def build_model(deck: Deck, notetype: NoteType) -> genanki.Model:
 
 
 def note_ids(added: dict[str, int]) -> dict[str, int]:
-    """Note ids from each note's first-added second (Anki shows them as "Added")."""
+    """Note ids from each note's first-added second (Anki shows them as "Added"):
+    ``added * 1000``, then the next free number for notes added in the same second."""
     ids: dict[str, int] = {}
-    used: set[int] = set()
+    previous = 0
     for question_id in sorted(added, key=lambda q: (added[q], q)):
-        candidate = added[question_id] * 1000
-        while candidate in used:
-            candidate += 1
-        used.add(candidate)
-        ids[question_id] = candidate
+        previous = max(added[question_id] * 1000, previous + 1)
+        ids[question_id] = previous
     return ids
 
 
