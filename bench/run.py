@@ -188,6 +188,36 @@ def ratio(results: dict[str, dict[str, float]], ours: str, bare: str) -> str:
     return "—"
 
 
+TARGETS = {
+    "validate": {81: 0.25, 1000: 0.5, 10000: 2.0},
+    "build anki (cold cache)": {81: 0.6, 1000: 1.0, 10000: 4.0},
+    "build cheatsheet (cold cache)": {81: 2.0, 1000: 12.0},
+    "build flashcards (cold cache)": {81: 1.2, 1000: 8.0},
+    "no-op rebuild, all targets": {81: 0.3, 1000: 0.5, 10000: 2.0},
+    "rebuild after one edited answer, all targets": {81: 1.5, 1000: 5.0},
+}
+"""The issue's targets (seconds, whole process, median)."""
+
+
+def target_lines(all_results: dict[int, dict[str, dict[str, float]]]) -> list[str]:
+    sizes = sorted(all_results)
+    lines = ["", "## Against the targets", ""]
+    lines += ["| command | " + " | ".join(f"{s:,}" for s in sizes) + " |"]
+    lines += ["|---|" + "---|" * len(sizes)]
+    for row, goals in TARGETS.items():
+        cells = []
+        for size in sizes:
+            goal, got = goals.get(size), all_results[size].get(row)
+            if goal is None or got is None:
+                cells.append("—")
+                continue
+            seconds = got["median"]
+            verdict = "met" if seconds <= goal else f"missed by {seconds / goal:.1f}×"
+            cells.append(f"{seconds:.2f} s / ≤ {goal:g} s: {verdict}")
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def write_results(all_results: dict[int, dict[str, dict[str, float]]], path: Path) -> None:
     sizes = sorted(all_results)
     rows = sorted({row for r in all_results.values() for row in r}, key=_row_order)
@@ -219,6 +249,10 @@ def write_results(all_results: dict[int, dict[str, dict[str, float]]], path: Pat
     for ours, bare in pairs:
         cells = [ratio(all_results[s], ours, bare) for s in sizes]
         lines.append(f"| {ours} / {bare} | " + " | ".join(cells) + " |")
+    lines += target_lines(all_results)
+    analysis = HERE / "ANALYSIS.md"
+    if analysis.is_file():
+        lines += ["", analysis.read_text(encoding="utf-8").rstrip()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (path.with_suffix(".json")).write_text(json.dumps(all_results, indent=1, sort_keys=True))
 
@@ -244,7 +278,14 @@ def main() -> None:
         help="build PDFs only for banks up to this size (10,000-question PDFs take minutes)",
     )
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--from-json", action="store_true", help="rewrite RESULTS.md from RESULTS.json only"
+    )
     args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(args.out.with_suffix(".json").read_text())
+        write_results({int(size): rows for size, rows in saved.items()}, args.out)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {}
     with tempfile.TemporaryDirectory(prefix="exporter-bench-") as tmp:

@@ -2,6 +2,7 @@
 # Records docs/workflow-session.txt: edit → watch rebuild → diff, on a copy of the bank.
 # Run from the repository root after `make build`: bash docs/record_session.sh
 set -euo pipefail
+set -m  # job control: a background job then receives SIGINT like a terminal Ctrl-C
 repo=$(pwd)
 exporter="$repo/.venv/bin/exporter"
 work=$(mktemp -d)
@@ -23,7 +24,7 @@ for _ in $(seq 1 100); do grep -q "rebuilt\|up to date\|wrote" watch.log 2>/dev/
 
 say "sed -i 's/Overfitting is when/Overfitting happens when/' source/questions/basic.yaml"
 sed -i 's/Overfitting is when/Overfitting happens when/' source/questions/basic.yaml
-for _ in $(seq 1 100); do [ "$(grep -c 'rebuilt' watch.log)" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q 'rebuilt' watch.log && break; sleep 0.1; done
 
 say "sed -i '0,/level: basic/s//level: basik/' source/questions/basic.yaml   # a mistake"
 sed -i '0,/level: basic/s//level: basik/' source/questions/basic.yaml
@@ -32,7 +33,7 @@ sleep 0.5
 
 say "sed -i 's/level: basik/level: basic/' source/questions/basic.yaml   # fixed"
 sed -i 's/level: basik/level: basic/' source/questions/basic.yaml
-for _ in $(seq 1 100); do [ "$(grep -c 'rebuilt' watch.log)" -ge 3 ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q 'up to date$' <(tail -n 1 watch.log) && break; sleep 0.1; done
 kill -INT "$watch_pid"; wait "$watch_pid" || true
 echo "--- watch output ---" >> "$out"
 cat watch.log >> "$out"

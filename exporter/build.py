@@ -428,7 +428,7 @@ def build(request: BuildRequest) -> BuildResult:
         state=state,
     )
     update = state["lock_update"]
-    if update.changed_anything or (update.removed and request.allow_removal):
+    if update.changed_anything or update.refreshed or (update.removed and request.allow_removal):
         context.outputs.add(state["lock_path"], state["lock"].to_text().encode(), owner="lock")
     produced = render_targets(context, stale)
     result.state = context.state

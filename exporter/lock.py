@@ -120,6 +120,8 @@ class LockUpdate:
     removed: list[str] = field(default_factory=list)
     """Ids in the old lock that the source no longer has (kept in the new lock)."""
     notetype_changed: bool = False
+    refreshed: bool = False
+    """Part hashes were filled in without any content change (no time moves)."""
 
     @property
     def changed_anything(self) -> bool:
@@ -158,6 +160,9 @@ def update_lock(
         elif entry.digest != digest:
             new.notes[note_id] = LockEntry(digest, entry.added, stamp, parts)
             update.changed.append(note_id)
+        elif entry.parts != parts:  # same content, part hashes missing or outdated: no new time
+            new.notes[note_id] = LockEntry(digest, entry.added, entry.mod, parts)
+            update.refreshed = True
     update.removed = sorted(set(old.notes) - set(notes))
     return update
 

@@ -200,3 +200,17 @@ def test_parallel_markdown_rendering_gives_the_same_deck(tmp_path, monkeypatch):
     assert cached == (serial / ".cache" / "markdown.json").read_bytes()
     apkg = "deep-learning.apkg"
     assert (parallel / apkg).read_bytes() == (serial / apkg).read_bytes()
+
+
+def test_lock_without_part_hashes_is_completed_without_moving_any_time(tmp_path):
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    assert cli("build", "-t", "anki", "--source", str(source), "--out", str(out)).exit_code == 0
+    full = (source / LOCK_NAME).read_text()
+    old_format = "\n".join(
+        " ".join(line.split()[:5]) if line.startswith("note ") else line
+        for line in full.splitlines()
+    )
+    (source / LOCK_NAME).write_text(old_format + "\n")
+    frozen = cli("build", "-t", "anki", "--frozen", "--source", str(source), "--out", str(out))
+    assert frozen.exit_code == 0, frozen.output
+    assert (source / LOCK_NAME).read_text() == full
