@@ -292,7 +292,9 @@ def _record_content(
     }
 
 
-PARALLEL_TARGETS = frozenset({"cheatsheet", "flashcards", "quiz"})
+PDF_TARGETS = ("cheatsheet", "flashcards", "quiz")
+"""The PDF targets (``-t pdf``)."""
+PARALLEL_TARGETS = frozenset(PDF_TARGETS)
 """Targets heavy enough (WeasyPrint layout) to be worth a process of their own."""
 
 

@@ -135,7 +135,8 @@ class InputError(click.ClickException):
     exit_code = EXIT_USAGE
 
 
-def _require_source(settings: Settings) -> None:
+def require_source(settings: Settings) -> None:
+    """Exit 2 with one line when the source folder is missing."""
     if not settings.source.is_dir():
         raise InputError(f"source folder '{settings.source}' does not exist")
 
@@ -154,7 +155,7 @@ def report(settings: Settings, diagnostics: Any) -> int:
 def _load(settings: Settings) -> Any:
     from exporter.build import load_project
 
-    _require_source(settings)
+    require_source(settings)
     project = load_project(
         settings.source, ignore=settings.ignore, cache_dir=settings.out / ".cache"
     )
@@ -266,8 +267,22 @@ def stats(settings: Settings, output_format: str) -> int:
     return code
 
 
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Repeatable, comma-separable option values: ``("a,b", "c")`` → ``("a", "b", "c")``."""
     return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+def expand_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
+    """Target names with ``all`` and ``pdf`` expanded, each once, in the order given."""
+    from exporter.build import PDF_TARGETS, TARGETS
+
+    groups = {"all": list(TARGETS), "pdf": list(PDF_TARGETS)}
+    chosen: list[str] = []
+    for target in targets or ("all",):
+        for name in groups.get(target, [target]):
+            if name not in chosen:
+                chosen.append(name)
+    return tuple(chosen)
 
 
 @main.command()
@@ -356,22 +371,16 @@ def build(
     Nothing is written when the source has errors; each output replaces the old one
     atomically, so a failed or interrupted build leaves the previous outputs intact.
     """
-    from exporter.build import TARGETS, BuildRequest, Selection
+    from exporter.build import BuildRequest, Selection
     from exporter.build import build as run_build
 
-    _require_source(settings)
-    chosen: list[str] = []
-    for target in targets or ("all",):
-        expanded = {"all": list(TARGETS), "pdf": ["cheatsheet", "flashcards", "quiz"]}
-        for name in expanded.get(target, [target]):
-            if name not in chosen:
-                chosen.append(name)
+    require_source(settings)
     request = BuildRequest(
         source=settings.source,
         out=settings.out,
-        targets=tuple(chosen),
+        targets=expand_targets(targets),
         templates=settings.templates,
-        selection=Selection(_split(levels), _split(tags)),
+        selection=Selection(split_values(levels), split_values(tags)),
         options=options,
         frozen=frozen,
         strict=settings.strict,

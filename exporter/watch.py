@@ -20,16 +20,22 @@ from typing import Any
 
 import click
 
-from exporter.build import TARGETS, BuildRequest, Selection, build
-from exporter.cli import EXIT_OK, EXIT_USAGE, Settings, project_options
+from exporter.build import PDF_TARGETS, BuildRequest, Selection, build
+from exporter.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Settings,
+    expand_targets,
+    project_options,
+    require_source,
+    split_values,
+)
 from exporter.loader import display_path
 from exporter.output import OutputError
 
 Printer = Callable[[str], None]
 """Where the loop's lines go (the command echoes them to stderr)."""
 
-PDF_TARGETS = ("cheatsheet", "flashcards", "quiz")
-"""The targets rendered from ``templates/pdf``."""
 READY_TIMEOUT_MS = 100
 """How long the watcher waits before reporting an empty batch (which starts the first build)."""
 DEFAULT_DEBOUNCE_MS = 300
@@ -214,20 +220,6 @@ def watch_loop(
     return builds
 
 
-def _expand_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
-    chosen: list[str] = []
-    for target in targets or ("all",):
-        expanded = {"all": list(TARGETS), "pdf": list(PDF_TARGETS)}
-        for name in expanded.get(target, [target]):
-            if name not in chosen:
-                chosen.append(name)
-    return tuple(chosen)
-
-
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
-
-
 def _build_options() -> list[click.Parameter]:
     """The options of ``exporter build`` that make sense while watching (copies)."""
     from exporter import cli
@@ -249,8 +241,7 @@ def _watch(
     Watches the source folder (and --templates); build problems are printed and watching
     goes on, so fixing the file and saving again rebuilds.
     """
-    if not settings.source.is_dir():
-        raise click.UsageError(f"source folder '{settings.source}' does not exist")
+    require_source(settings)
     try:
         import watchfiles
     except ImportError:  # pragma: no cover - a declared dependency
@@ -263,9 +254,9 @@ def _watch(
     request = BuildRequest(
         source=settings.source,
         out=settings.out,
-        targets=_expand_targets(targets),
+        targets=expand_targets(targets),
         templates=settings.templates,
-        selection=Selection(_split(levels), _split(tags)),
+        selection=Selection(split_values(levels), split_values(tags)),
         options=options,
         strict=settings.strict,
         ignore=settings.ignore,
