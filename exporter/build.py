@@ -66,14 +66,31 @@ class Project:
         return problem
 
     def field(self, text: str, inline: bool) -> markup.RenderedField:
-        """A Markdown field's HTML and findings, cached by content across runs."""
+        """A Markdown field's HTML and findings, cached by content across runs.
+
+        HTML and findings live in two cache files, so validating (which needs only the
+        findings) never reads the much larger HTML.
+        """
         key = content_key(text, "inline" if inline else "block")
-        cached = self.cache.get("markdown", key)
-        if cached is not None:
-            return markup.RenderedField.from_json(cached)
+        html = self.cache.get("markdown-html", key)
+        found = self.cache.get("markdown-findings", key)
+        if html is not None and found is not None:
+            return markup.RenderedField.from_json({"html": html, "findings": found})
         rendered = markup.render_field(text, inline)
-        self.cache.put("markdown", key, rendered.to_json())
+        self._remember(key, rendered.to_json())
         return rendered
+
+    def findings(self, text: str, inline: bool) -> tuple[markup.Finding, ...]:
+        """What the validator checks in a Markdown field (cached; no HTML is read)."""
+        key = content_key(text, "inline" if inline else "block")
+        found = self.cache.get("markdown-findings", key)
+        if found is not None:
+            return markup.RenderedField.from_json({"html": "", "findings": found}).findings
+        return self.field(text, inline).findings
+
+    def _remember(self, key: str, data: dict[str, Any]) -> None:
+        self.cache.put("markdown-html", key, data["html"])
+        self.cache.put("markdown-findings", key, data["findings"])
 
     def prefetch(self, questions: Sequence[Question]) -> None:
         """Render the Markdown of every field not yet cached, in parallel worker processes
@@ -83,7 +100,7 @@ class Project:
             for text, inline in ((q.question, True), (q.answer, False), (q.details, False)):
                 if text:
                     key = content_key(text, "inline" if inline else "block")
-                    if key not in missing and not self.cache.contains("markdown", key):
+                    if key not in missing and not self.cache.contains("markdown-html", key):
                         missing[key] = (text, inline)
         workers = min(os.cpu_count() or 1, 4)
         if len(missing) < PARALLEL_MARKDOWN_MIN or workers < 2 or not hasattr(os, "fork"):
@@ -96,7 +113,7 @@ class Project:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for results in pool.map(_render_markdown_chunk, chunks):
                 for key, data in results:
-                    self.cache.put("markdown", key, data)
+                    self._remember(key, data)
 
     def rendered(self, questions: Iterable[Question]) -> list[RenderedQuestion]:
         """HTML for the given questions' fields."""
@@ -130,11 +147,11 @@ def load_project(
     """
     diagnostics = Diagnostics(ignore=frozenset(ignore))
     project = Project(source, None, diagnostics, Cache(cache_dir))
-    raw = load_source(source, diagnostics)
+    raw = load_source(source, diagnostics, project.cache)
     project.bank = validate(
         raw,
         diagnostics,
-        findings=lambda q, name: project.field(getattr(q, name), name == "question").findings,
+        findings=lambda q, name: project.findings(getattr(q, name), name == "question"),
         math_check=project.check_math,
         prepare=project.prefetch,
     )

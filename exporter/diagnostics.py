@@ -11,6 +11,7 @@ import enum
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class Severity(enum.Enum):
@@ -20,9 +21,12 @@ class Severity(enum.Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class Location:
-    """A position in a source file: 1-based line and column."""
+class Location(NamedTuple):
+    """A position in a source file: 1-based line and column.
+
+    A named tuple rather than a dataclass: the loader makes one for every key and value,
+    and a tuple is several times cheaper to create (and orders the same way).
+    """
 
     path: str
     line: int = 1

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from exporter.diagnostics import Diagnostics, Location
+from exporter.cache import Cache, content_key
+from exporter.diagnostics import Diagnostic, Diagnostics, Location
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -197,15 +198,86 @@ def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None
     return None
 
 
-def load_file(path: Path, diagnostics: Diagnostics) -> SourceFile:
-    """Read and parse one YAML file."""
+def load_file(path: Path, diagnostics: Diagnostics, cache: Cache | None = None) -> SourceFile:
+    """Read and parse one YAML file.
+
+    With a ``cache``, the located tree of a file whose text was seen before is rebuilt from
+    the cache instead of being parsed again (with the diagnostics the parse gave).
+    """
     display = display_path(path)
     text = read_text(path, display, diagnostics)
-    root = parse_yaml(text, display, diagnostics) if text is not None else None
+    if text is None:
+        return SourceFile(path, display, None)
+    key = content_key(_TREE_FORMAT, display, text) if cache is not None else ""
+    if cache is not None:
+        hit = cache.get("yaml-tree", key)
+        if hit is not None:
+            for code, line, col, message in hit["diagnostics"]:
+                diagnostics.extend([Diagnostic(Location(display, line, col), code, message)])
+            return SourceFile(path, display, _decode(hit["root"], display))
+    found = Diagnostics()  # unfiltered, so the cache serves any --ignore
+    root = parse_yaml(text, display, found)
+    diagnostics.extend(found.items)
+    if cache is not None and root is not None and root.size <= _CACHEABLE_NODES:
+        try:
+            encoded = _encode(root)
+        except _NotCacheable:
+            return SourceFile(path, display, root)
+        items = [[d.code, d.location.line, d.location.col, d.message] for d in found.items]
+        cache.put("yaml-tree", key, {"root": encoded, "diagnostics": items})
     return SourceFile(path, display, root)
 
 
-def load_source(root: Path, diagnostics: Diagnostics) -> RawSource:
+_TREE_FORMAT = "tree-1"
+_CACHEABLE_NODES = 500_000
+"""Larger (alias-expanded) trees are parsed every time rather than cached."""
+_KINDS = {"m": "map", "s": "seq", "v": "scalar"}
+
+
+class _NotCacheable(Exception):
+    """A value JSON cannot hold (a timestamp): that file is simply not cached."""
+
+
+def _encode(node: Node) -> list[Any]:
+    content = node.content_loc
+    head: list[Any] = [
+        {"map": "m", "seq": "s", "scalar": "v"}[node.kind],
+        node.loc.line,
+        node.loc.col,
+        node.style,
+        node.size,
+        content.line if content else 0,
+        content.col if content else 0,
+    ]
+    if node.kind == "scalar":
+        value = node.value
+        if value is not None and not isinstance(value, (str, bool, int, float)):
+            raise _NotCacheable
+        return [*head, value]
+    if node.kind == "seq":
+        return [*head, [_encode(child) for child in node.value]]
+    entries = [[k, e.key_loc.line, e.key_loc.col, _encode(e.node)] for k, e in node.value.items()]
+    return [*head, entries]
+
+
+def _decode(data: list[Any], display: str) -> Node:
+    kind, line, col, style, size, content_line, content_col, value = data
+    node = Node(_KINDS[kind], Location(display, line, col), None, style, size)
+    if content_line:
+        node.content_loc = Location(display, content_line, content_col)
+    if kind == "v":
+        node.value = value
+    elif kind == "s":
+        node.value = [_decode(child, display) for child in value]
+    else:
+        node.value = {
+            key: Entry(Location(display, key_line, key_col), _decode(child, display))
+            for key, key_line, key_col, child in value
+        }
+    return node
+
+
+def load_source(root: Path, diagnostics: Diagnostics, cache: Cache | None = None) -> RawSource:
     """Parse ``deck.yaml``, ``taxonomy.yaml`` and ``questions/*.yaml`` under ``root``.
 
     Missing files are reported (E017); question files are read in sorted name order so
@@ -217,7 +289,7 @@ def load_source(root: Path, diagnostics: Diagnostics) -> RawSource:
         if not path.is_file():
             diagnostics.add(Location(display_path(path)), "E017", f"missing {name}")
             continue
-        loaded = load_file(path, diagnostics)
+        loaded = load_file(path, diagnostics, cache)
         if name == "deck.yaml":
             raw.deck = loaded
         else:
@@ -229,7 +301,7 @@ def load_source(root: Path, diagnostics: Diagnostics) -> RawSource:
             Location(display_path(questions_dir)), "E017", "no question files (*.yaml) found"
         )
     for path in sorted(files):
-        raw.questions.append(load_file(path, diagnostics))
+        raw.questions.append(load_file(path, diagnostics, cache))
     return raw
 
 

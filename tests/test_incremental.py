@@ -196,8 +196,9 @@ def test_parallel_markdown_rendering_gives_the_same_deck(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "PARALLEL_MARKDOWN_MIN", 10)
     result = cli("build", "-t", "anki", "--source", str(source), "--out", str(parallel))
     assert result.exit_code == 0, result.output
-    cached = (parallel / ".cache" / "markdown.json").read_bytes()
-    assert cached == (serial / ".cache" / "markdown.json").read_bytes()
+    for name in ("markdown-html.json", "markdown-findings.json"):
+        cached = (parallel / ".cache" / name).read_bytes()
+        assert cached == (serial / ".cache" / name).read_bytes()
     apkg = "deep-learning.apkg"
     assert (parallel / apkg).read_bytes() == (serial / apkg).read_bytes()
 
@@ -214,3 +215,22 @@ def test_lock_without_part_hashes_is_completed_without_moving_any_time(tmp_path)
     frozen = cli("build", "-t", "anki", "--frozen", "--source", str(source), "--out", str(out))
     assert frozen.exit_code == 0, frozen.output
     assert (source / LOCK_NAME).read_text() == full
+
+
+def test_cached_yaml_trees_give_the_same_diagnostics_and_outputs(tmp_path):
+    """The second run rebuilds located trees from build/.cache instead of parsing."""
+    planted = tmp_path / "planted"
+    shutil.copytree(REPO / "tests" / "roots" / "planted-15" / "source", planted / "source")
+    cache_out = tmp_path / "cache-out"
+    args = ["validate", "--source", str(planted / "source"), "--out", str(cache_out)]
+    cold, warm = cli(*args), cli(*args)
+    assert (cache_out / ".cache" / "yaml-tree.json").is_file()
+    assert cold.exit_code == warm.exit_code == 1
+    assert cold.stderr == warm.stderr and cold.stderr.count(": E") >= 14
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    build_args = ["build", "-t", "anki", "--source", str(source), "--out", str(out)]
+    assert cli(*build_args).exit_code == 0
+    first = (out / "deep-learning.apkg").read_bytes()
+    (out / "deep-learning.apkg").unlink()
+    assert cli(*build_args).exit_code == 0
+    assert (out / "deep-learning.apkg").read_bytes() == first
