@@ -103,10 +103,8 @@ def project_options(func: F) -> F:
         settings = Settings(**{name: kwargs.pop(name) for name in names})
         try:
             code = func(settings, **kwargs)
-        except click.exceptions.Exit:
-            raise
-        except click.ClickException:
-            raise
+        except (click.exceptions.Exit, click.ClickException):
+            raise  # Click prints these itself, in one line, with their own exit codes
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             code = 130
