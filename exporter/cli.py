@@ -270,6 +270,31 @@ def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
 
+def build_request(
+    settings: Settings,
+    targets: tuple[str, ...],
+    levels: tuple[str, ...],
+    tags: tuple[str, ...],
+    options: dict[str, Any],
+    **request_fields: Any,
+) -> Any:
+    """The :class:`exporter.build.BuildRequest` for the build options of a command
+    (``build`` and ``watch`` share them)."""
+    from exporter.build import BuildRequest, Selection
+
+    return BuildRequest(
+        source=settings.source,
+        out=settings.out,
+        targets=expand_targets(targets),
+        templates=settings.templates,
+        selection=Selection(split_values(levels), split_values(tags)),
+        options=options,
+        strict=settings.strict,
+        ignore=settings.ignore,
+        **request_fields,
+    )
+
+
 def expand_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
     """Target names with ``all`` and ``pdf`` expanded, each once, in the order given."""
     from exporter.build import PDF_TARGETS, TARGETS
@@ -369,20 +394,16 @@ def build(
     Nothing is written when the source has errors; each output replaces the old one
     atomically, so a failed or interrupted build leaves the previous outputs intact.
     """
-    from exporter.build import BuildRequest, Selection
     from exporter.build import build as run_build
 
     require_source(settings)
-    request = BuildRequest(
-        source=settings.source,
-        out=settings.out,
-        targets=expand_targets(targets),
-        templates=settings.templates,
-        selection=Selection(split_values(levels), split_values(tags)),
-        options=options,
+    request = build_request(
+        settings,
+        targets,
+        levels,
+        tags,
+        options,
         frozen=frozen,
-        strict=settings.strict,
-        ignore=settings.ignore,
         allow_removal=allow_removal,
         clean=clean,
     )

@@ -20,15 +20,14 @@ from typing import Any
 
 import click
 
-from exporter.build import PDF_TARGETS, BuildRequest, Selection, build
+from exporter.build import PDF_TARGETS, BuildRequest, build
 from exporter.cli import (
     EXIT_OK,
     EXIT_USAGE,
     Settings,
-    expand_targets,
+    build_request,
     project_options,
     require_source,
-    split_values,
 )
 from exporter.loader import display_path
 from exporter.output import OutputError
@@ -251,17 +250,7 @@ def _watch(
     # the rest are target options, as in ``exporter build``.
     request_fields = {f.name for f in fields(BuildRequest)} - {"options"}
     extra = {name: options.pop(name) for name in list(options) if name in request_fields}
-    request = BuildRequest(
-        source=settings.source,
-        out=settings.out,
-        targets=expand_targets(targets),
-        templates=settings.templates,
-        selection=Selection(split_values(levels), split_values(tags)),
-        options=options,
-        strict=settings.strict,
-        ignore=settings.ignore,
-        **extra,
-    )
+    request = build_request(settings, targets, levels, tags, options, **extra)
     selector = WatchFilter.for_request(settings.source, settings.out, settings.templates)
     folders = [selector.source, *([selector.templates] if selector.templates else [])]
 
