@@ -208,6 +208,25 @@ def run_cli(tmp_path: Path) -> RunCli:
     return run
 
 
+def copy_bank(tmp_path: Path) -> Path:
+    """A private copy of the real bank in ``tmp_path/source``, without its lock, so every
+    test starts from a first build."""
+    source = tmp_path / "source"
+    shutil.copytree(REAL_SOURCE, source)
+    (source / "deck.lock").unlink(missing_ok=True)
+    return source
+
+
+def edit_bank(source: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` found in the bank's question files (it must exist)."""
+    for path in sorted((source / "questions").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        if old in text:
+            path.write_text(text.replace(old, new, 1), encoding="utf-8")
+            return
+    raise AssertionError(f"{old!r} not found in the bank")
+
+
 def load_bank(source: Path, ignore: Sequence[str] = ()) -> tuple[Bank | None, Diagnostics]:
     """Load and validate a source folder in-process: the bank (or None) and the diagnostics."""
     diagnostics = Diagnostics(ignore=frozenset(ignore))

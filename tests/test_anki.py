@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 from anki import import_export_pb2 as ie
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from click.testing import CliRunner
+from conftest import copy_bank, edit_bank
 
 from exporter.cli import main
 from exporter.lock import LOCK_NAME, read_lock
@@ -28,14 +28,6 @@ from exporter.render.anki import note_guid, notetype_id
 
 REPO = Path(__file__).resolve().parent.parent
 IF_NEWER = ie.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
-
-
-def copy_bank(tmp_path: Path) -> Path:
-    """A private copy of the real bank (without its lock, so every test starts fresh)."""
-    source = tmp_path / "source"
-    shutil.copytree(REPO / "source", source)
-    (source / LOCK_NAME).unlink(missing_ok=True)
-    return source
 
 
 def build(source: Path, out: Path, *args: str) -> Path:
@@ -87,15 +79,6 @@ def note_by_id(col: Collection, question_id: str):
     ids = col.find_notes(f'"Id:{question_id}"')
     assert len(ids) == 1, (question_id, ids)
     return col.get_note(ids[0])
-
-
-def replace_in_bank(source: Path, old: str, new: str) -> None:
-    for path in sorted((source / "questions").glob("*.yaml")):
-        text = path.read_text(encoding="utf-8")
-        if old in text:
-            path.write_text(text.replace(old, new, 1), encoding="utf-8")
-            return
-    raise AssertionError(f"{old!r} not found in the bank")
 
 
 # 1. import the built deck ---------------------------------------------------------------
@@ -198,7 +181,7 @@ def test_edit_updates_exactly_that_note_and_keeps_history(tmp_path, col):
     col.set_deck([moved], own_deck)
     before[moved] = (*before[moved][:5], own_deck)
 
-    replace_in_bank(
+    edit_bank(
         source,
         "  answer: |\n    Overfitting is",
         "  answer: |\n    EDITED. Overfitting is",
@@ -298,7 +281,7 @@ def test_lock_changes_only_for_edited_notes_and_always_moves_forward(tmp_path):
     source = copy_bank(tmp_path)
     build(source, tmp_path / "out")
     old = read_lock(source / LOCK_NAME)
-    replace_in_bank(
+    edit_bank(
         source, "  answer: |\n    Overfitting is", "  answer: |\n    Put simply, overfitting is"
     )
     build(source, tmp_path / "out")
@@ -323,9 +306,7 @@ def test_frozen_fails_when_the_lock_would_change_and_writes_nothing(tmp_path):
         main, ["build", "-t", "anki", "--frozen", "--source", str(source), "--out", str(out)]
     )
     assert ok.exit_code == 0, ok.output
-    replace_in_bank(
-        source, "  answer: |\n    Overfitting is", "  answer: |\n    Briefly, overfitting is"
-    )
+    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Briefly, overfitting is")
     result = CliRunner().invoke(
         main, ["build", "-t", "anki", "--frozen", "--source", str(source), "--out", str(out)]
     )
@@ -373,7 +354,7 @@ def test_retired_question_is_tagged_set_apart_and_newer(tmp_path, col):
     source = copy_bank(tmp_path)
     import_into(col, build(source, tmp_path / "out1"))
     old = read_lock(source / LOCK_NAME)
-    replace_in_bank(source, "- id: overfitting\n", "- id: overfitting\n  retired: true\n")
+    edit_bank(source, "- id: overfitting\n", "- id: overfitting\n  retired: true\n")
     second = build(source, tmp_path / "out2")
     assert read_lock(source / LOCK_NAME).notes["overfitting"].mod > old.notes["overfitting"].mod
     log = import_into(col, second)
@@ -441,7 +422,7 @@ def test_images_are_bundled_under_content_hashed_names(tmp_path, col):
         b"\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
     )
     (source / "figures" / "dot.png").write_bytes(png)
-    replace_in_bank(
+    edit_bank(
         source,
         "  answer: |\n    Overfitting is",
         "  answer: |\n    ![a dot](figures/dot.png)\n\n    Overfitting is",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import copy_bank, edit_bank
 
 from exporter.cli import main
 from exporter.lock import LOCK_NAME, read_lock
@@ -15,24 +16,8 @@ from exporter.lock import LOCK_NAME, read_lock
 REPO = Path(__file__).resolve().parent.parent
 
 
-def copy_bank(tmp_path: Path) -> Path:
-    source = tmp_path / "source"
-    shutil.copytree(REPO / "source", source)
-    (source / LOCK_NAME).unlink(missing_ok=True)
-    return source
-
-
 def cli(*args: str):
     return CliRunner().invoke(main, list(args))
-
-
-def edit(source: Path, old: str, new: str) -> None:
-    for path in sorted((source / "questions").glob("*.yaml")):
-        text = path.read_text(encoding="utf-8")
-        if old in text:
-            path.write_text(text.replace(old, new, 1), encoding="utf-8")
-            return
-    raise AssertionError(old)
 
 
 def test_noop_rebuild_skips_every_target_and_touches_nothing(tmp_path):
@@ -70,7 +55,7 @@ def test_a_change_in_source_options_or_output_makes_the_target_stale(tmp_path):
     source, out = copy_bank(tmp_path), tmp_path / "out"
     args = ["build", "-t", "anki", "--source", str(source), "--out", str(out)]
     assert cli(*args).exit_code == 0
-    edit(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
+    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
     assert "wrote" in cli(*args).stderr
     assert "up to date" in cli(*args).stderr
     assert "wrote" in cli(*args, "--deck-layout", "flat").stderr
@@ -85,7 +70,7 @@ def test_failed_build_leaves_previous_outputs_and_lock_intact(tmp_path):
     args = ["build", "-t", "anki", "--source", str(source), "--out", str(out)]
     assert cli(*args).exit_code == 0
     before = (out / "deep-learning.apkg").read_bytes(), (source / LOCK_NAME).read_bytes()
-    edit(source, "- id: overfitting\n  level: basic", "- id: overfitting\n  level: basik")
+    edit_bank(source, "- id: overfitting\n  level: basic", "- id: overfitting\n  level: basik")
     result = cli(*args)
     assert result.exit_code == 1
     assert "E008 unknown level 'basik' (did you mean 'basic'?)" in result.stderr
@@ -96,8 +81,8 @@ def test_failed_build_leaves_previous_outputs_and_lock_intact(tmp_path):
 def test_diff_names_changed_parts_and_anki_actions(tmp_path):
     source, out = copy_bank(tmp_path), tmp_path / "out"
     assert cli("build", "-t", "anki", "--source", str(source), "--out", str(out)).exit_code == 0
-    edit(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
-    edit(source, "- id: perceptron\n", "- id: perceptron\n  retired: true\n")
+    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
+    edit_bank(source, "- id: perceptron\n", "- id: perceptron\n  retired: true\n")
     (source / "questions" / "zz-new.yaml").write_text(
         "- id: brand-new\n  level: basic\n  question: What is a neuron?\n"
         "  answer: A unit computing a weighted sum of inputs plus bias, then an activation.\n",
@@ -117,7 +102,7 @@ def test_diff_names_changed_parts_and_anki_actions(tmp_path):
 def test_removed_question_is_an_error_unless_allowed(tmp_path):
     source, out = copy_bank(tmp_path), tmp_path / "out"
     assert cli("build", "-t", "anki", "--source", str(source), "--out", str(out)).exit_code == 0
-    edit(source, "- id: overfitting\n", "- id: overfitting-renamed\n")
+    edit_bank(source, "- id: overfitting\n", "- id: overfitting-renamed\n")
     result = cli("build", "-t", "anki", "--source", str(source), "--out", str(out))
     assert result.exit_code == 1
     assert "E022 published question 'overfitting' is gone from the source" in result.stderr
@@ -145,7 +130,8 @@ def test_a_save_during_a_build_makes_the_next_build_stale(tmp_path, monkeypatch)
 
         def run(context):
             render(context)
-            edit(source, "- id: overfitting\n  level: basic", "- id: overfitting\n  level: basik")
+            old, new = "- id: overfitting\n  level: basic", "- id: overfitting\n  level: basik"
+            edit_bank(source, old, new)
 
         return run
 
