@@ -49,6 +49,8 @@ class Cache:
         self.version = _code_version()
         self.data: dict[str, dict[str, Any]] = {}
         self.dirty: set[str] = set()
+        self.blobs: dict[tuple[str, str], bytes] = {}
+        """Blobs of a memory-only cache (no folder)."""
 
     def _load(self, namespace: str) -> dict[str, Any]:
         store = self.data.get(namespace)
@@ -95,3 +97,40 @@ class Cache:
                     json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(),
                 )
         self.dirty.clear()
+
+    # -- blobs: large binary results (rendered PDF pages), one file per key --------------
+
+    def get_blob(self, namespace: str, key: str) -> bytes | None:
+        """A stored blob, or None."""
+        if self.folder is None:
+            return self.blobs.get((namespace, key))
+        try:
+            return (self.folder / namespace / f"{key}.bin").read_bytes()
+        except OSError:
+            return None
+
+    def put_blob(self, namespace: str, key: str, data: bytes) -> None:
+        """Store a blob at once (atomically); failures only cost speed next time."""
+        if self.folder is None:
+            self.blobs[(namespace, key)] = data
+            return
+        from exporter.output import write_atomic
+
+        with contextlib.suppress(OSError):
+            write_atomic(self.folder / namespace / f"{key}.bin", data, sync=False)
+
+    def prune_blobs(self, namespace: str, keep: set[str], limit: int) -> None:
+        """Delete the blobs of ``namespace`` not in ``keep`` once there are more than
+        ``limit`` (or twice as many as are kept), so the folder cannot grow without bound."""
+        if self.folder is None:
+            return
+        try:
+            names = [p for p in (self.folder / namespace).iterdir() if p.suffix == ".bin"]
+        except OSError:
+            return
+        if len(names) <= max(limit, 2 * len(keep)):
+            return
+        for path in names:
+            if path.stem not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()

@@ -13,19 +13,21 @@ class OutputError(Exception):
     """An output could not be written (an I/O problem: exit code 2)."""
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder.
 
     The file is flushed to disk before it replaces the old one, so a crash or a kill at
-    any point leaves either the complete old file or the complete new one.
+    any point leaves either the complete old file or the complete new one. ``sync=False``
+    skips the flush to disk, for cache files that may be lost at no cost but speed.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
     except BaseException:

@@ -220,3 +220,46 @@ def test_cached_yaml_trees_give_the_same_diagnostics_and_outputs(tmp_path):
     (out / "deep-learning.apkg").unlink()
     assert cli(*build_args).exit_code == 0
     assert (out / "deep-learning.apkg").read_bytes() == first
+
+
+def _sheet_blobs(out: Path) -> set[str]:
+    return {p.name for p in (out / ".cache" / "flashcard-sheets").glob("*.bin")}
+
+
+def test_an_edit_re_renders_one_flashcard_sheet_and_matches_a_cold_build(tmp_path):
+    """Flashcard sheets are cached by their HTML: after editing one answer only the sheet
+    holding that card is laid out again, and the merged PDF is byte-identical to a build
+    from scratch of the edited bank."""
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    args = ["build", "-t", "flashcards", "--source", str(source)]
+    assert cli(*args, "--out", str(out)).exit_code == 0
+    before = _sheet_blobs(out)
+    assert len(before) >= 10  # one per sheet of 8 cards
+    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
+    result = cli(*args, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert len(_sheet_blobs(out) - before) == 1
+    cold = tmp_path / "cold"
+    assert cli(*args, "--out", str(cold)).exit_code == 0
+    name = "deep-learning-flashcards.pdf"
+    assert (out / name).read_bytes() == (cold / name).read_bytes()
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(out / name).pages)
+    assert "Plainly, overfitting is" in " ".join(text.split())
+
+
+def test_flashcard_sheets_do_not_depend_on_how_they_are_batched(tmp_path, monkeypatch):
+    """Workers lay sheets out in batches; one sheet per layout in one process must give
+    the same bytes as the default batches split across processes."""
+    import exporter.parallel as parallel
+    import exporter.render.pdf as pdf
+
+    source = copy_bank(tmp_path)
+    args = ["build", "-t", "flashcards", "--source", str(source)]
+    assert cli(*args, "--out", str(tmp_path / "batched")).exit_code == 0
+    monkeypatch.setattr(pdf, "FLASHCARD_BATCH", 1)
+    monkeypatch.setattr(parallel, "worker_count", lambda jobs, limit=4: 1)
+    assert cli(*args, "--out", str(tmp_path / "single")).exit_code == 0
+    name = "deep-learning-flashcards.pdf"
+    assert (tmp_path / "batched" / name).read_bytes() == (tmp_path / "single" / name).read_bytes()

@@ -18,6 +18,7 @@ Shared rules:
 from __future__ import annotations
 
 import base64
+import hashlib
 import math
 import mimetypes
 import random
@@ -262,7 +263,7 @@ class PdfJob:
 
         try:
             template: Template = self.environment().get_template(name)
-            html = template.render(**self.common_values(), **values)
+            html = template.render({**self.common_values(), **values})
         except TemplateSyntaxError as exc:
             where = Location(exc.filename or name, exc.lineno or 1)
             self.context.diagnostics.add(where, "E019", f"template syntax error: {exc.message}")
@@ -688,16 +689,71 @@ class Card:
         return sizes[self.sizes[side]]
 
 
+FLASHCARD_BATCH = 12
+"""Sheets (front and back pages) a worker lays out in one WeasyPrint document: large enough
+to share its fixed costs, small enough to keep memory flat at 10,000 cards."""
+PAGES_NAMESPACE = "flashcard-sheets"
+"""Cache namespace of the rendered sheets: PDF blobs and what was found fitting them."""
+
+
+@dataclass
+class Sheet:
+    """One sheet of paper: a front page and the back page printed behind it.
+
+    The flashcard PDF is rendered, cached and merged sheet by sheet: each sheet's PDF
+    depends only on its own HTML, so an edit re-renders just the sheet holding the card.
+    """
+
+    cards: list[Card]
+    calibration: bool = False
+    key: str = ""
+    """Cache key: the sheet's filled HTML and everything else its PDF depends on."""
+
+    def pages(self, grid: CardGrid) -> list[dict[str, Any]]:
+        """The template's two page dicts (front, back) at the cards' current sizes."""
+        if self.calibration:
+            return calibration_sheets(grid)
+        fronts = [
+            _card_item(card, "front", grid.front(i), f"f{card.number}")
+            for i, card in enumerate(self.cards)
+        ]
+        backs = [
+            _card_item(card, "back", grid.back(i), f"b{card.number}", rotated=grid.rotate_backs)
+            for i, card in enumerate(self.cards)
+        ]
+        return [
+            _sheet("front", fronts, grid.cut_marks()),
+            _sheet("back", backs, grid.cut_marks(back=True)),
+        ]
+
+
+@dataclass
+class SheetResult:
+    """What rendering one sheet produced: its PDF and the fitting found for its cards."""
+
+    pdf: bytes
+    sizes: dict[str, int]
+    """Card side key (``f12``, ``b12``) → index of the font size it was printed at."""
+    overflow: list[str]
+    """Card side keys that do not fit even at the smallest size (W106)."""
+    refused: list[str]
+    """URLs the fetcher refused while laying the sheet out (W107)."""
+
+    def to_json(self, blob: str) -> dict[str, Any]:
+        """The cacheable facts; the PDF itself is the blob named ``blob``."""
+        return {"sizes": self.sizes, "overflow": self.overflow, "pdf": blob}
+
+
 def render_flashcards(context: RenderContext) -> None:
     """``build/<deck>-flashcards.pdf``: question fronts and answer backs for duplex printing.
 
     Text starts at the largest size of :data:`FRONT_SIZES` (questions) and
-    :data:`BACK_SIZES` (answers). The document is laid out once and every card's text box
-    is measured against its card (:func:`measure_cards`). Only when some text is too tall
-    or too wide is more work done (:func:`_shrink`): the size that should fit is
-    estimated, checked in one small measuring document, and just the sheets holding the
-    shrunk cards are laid out again and spliced into the document. Text that does not fit
-    even at the smallest size is reported (W106), never cut silently.
+    :data:`BACK_SIZES` (answers), or at the size found for the same text last time. Each
+    sheet (front and back page) is a unit: its PDF is cached by the sheet's HTML, so a
+    rebuild renders only sheets whose cards changed, in parallel worker processes
+    (:func:`_render_sheets`), and the sheets are merged into one file
+    (:func:`merge_pdfs`). Text too big for its card is shrunk (:func:`_shrink`); text that
+    does not fit even at the smallest size is reported (W106), never cut silently.
     """
     job = PdfJob(context, "flashcards")
     grid = card_grid(context, job.paper())
@@ -709,32 +765,74 @@ def render_flashcards(context: RenderContext) -> None:
             "flashcards: no questions selected, nothing to print"
         )
         return
-    width, height = grid.page_size
+    cache = context.project.cache
     fit_keys = _fit_keys(context, grid, cards)
     by_number = {card.number: card for card in cards}
     for (number, side), key in fit_keys.items():
-        known = context.project.cache.get("card-fit", key)
+        known = cache.get("card-fit", key)
         if isinstance(known, int) and 0 <= known < len(
             FRONT_SIZES if side == "front" else BACK_SIZES
         ):
             by_number[number].sizes[side] = known
+    sheets = [Sheet([], calibration=True)] if calibration else []
+    sheets += [
+        Sheet(cards[start : start + grid.per_page]) for start in range(0, len(cards), grid.per_page)
+    ]
+    width, height = grid.page_size
+    version = _render_version()
 
-    def lay_out(sheets: list[dict[str, Any]]) -> Any:
-        filled = job.fill("flashcards.html.j2", sheets=sheets, page_w=width, page_h=height)
-        return None if filled is None else job.layout(*filled)
+    def sheet_key(sheet: Sheet) -> str | None:
+        filled = job.fill(
+            "flashcards.html.j2",
+            sheets=_last(sheet.pages(grid)),
+            page_w=width,
+            page_h=height,
+            timestamp="",
+        )
+        return None if filled is None else content_key(version, *filled)
 
-    document = lay_out(flashcard_sheets(cards, grid, calibration))
-    if document is None:
-        return
-    overflowing = measure_cards(document)
-    if overflowing:
-        if not _shrink(cards, grid, overflowing, lay_out):
+    for sheet in sheets:
+        filled_key = sheet_key(sheet)
+        if filled_key is None:
             return
-        document = _relayout(document, cards, grid, calibration, set(overflowing), lay_out)
-        if document is None:
-            return
-        by_number = {card.number: card for card in cards}
-        for key in sorted(measure_cards(document), key=lambda k: (int(k[1:]), k[0])):
+        sheet.key = filled_key
+    results: dict[str, SheetResult] = {}
+    blobs: dict[str, str] = {}
+    for sheet in sheets:
+        known = cache.get(PAGES_NAMESPACE, sheet.key)
+        if not isinstance(known, dict):
+            continue
+        pdf = cache.get_blob(PAGES_NAMESPACE, str(known.get("pdf", sheet.key)))
+        if pdf is not None:
+            results[sheet.key] = SheetResult(pdf, dict(known["sizes"]), list(known["overflow"]), [])
+            blobs[sheet.key] = str(known.get("pdf", sheet.key))
+    missing = [sheet for sheet in sheets if sheet.key not in results]
+    if missing:
+        fresh = _render_sheets(job, grid, missing)
+        for sheet, result in zip(missing, fresh, strict=True):
+            results[sheet.key] = result
+            job.refused.extend(result.refused)
+            if result.refused:  # refusals are reported on every build, never cached
+                continue
+            cache.put_blob(PAGES_NAMESPACE, sheet.key, result.pdf)
+            blobs[sheet.key] = sheet.key
+            cache.put(PAGES_NAMESPACE, sheet.key, result.to_json(sheet.key))
+            # the next build starts this sheet at the sizes found now: same pages
+            for card in sheet.cards:
+                for side in ("front", "back"):
+                    card.sizes[side] = result.sizes[f"{side[0]}{card.number}"]
+            final = sheet_key(sheet)
+            if final is not None and final != sheet.key:
+                cache.put(PAGES_NAMESPACE, final, result.to_json(sheet.key))
+    cache.prune_blobs(PAGES_NAMESPACE, set(blobs.values()), limit=4000)
+    for sheet in sheets:
+        result = results[sheet.key]
+        for card in sheet.cards:
+            for side in ("front", "back"):
+                index = result.sizes.get(f"{side[0]}{card.number}")
+                if index is not None:
+                    card.sizes[side] = index
+        for key in result.overflow:
             card = by_number[int(key[1:])]
             front = key[0] == "f"
             name = "question" if front else "answer"
@@ -746,8 +844,162 @@ def render_flashcards(context: RenderContext) -> None:
                 f"({card.entry.id}) even at {smallest:g} pt; shorten it",
             )
     for (number, side), key in fit_keys.items():
-        context.project.cache.put("card-fit", key, by_number[number].sizes[side])
-    job.finish(document, context.output_path("-flashcards.pdf"))
+        cache.put("card-fit", key, by_number[number].sizes[side])
+    values = job.common_values()
+    data = merge_pdfs(
+        [results[sheet.key].pdf for sheet in sheets],
+        identifier=content_key(context.bank.deck.id, "flashcards"),
+        timestamp=values["timestamp"],
+    )
+    context.outputs.add(context.output_path("-flashcards.pdf"), data, owner="flashcards")
+    job.report_refused()
+
+
+def _last(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pages with only the final one marked ``last`` (no page break after it)."""
+    marked = [dict(page, last=False) for page in pages]
+    if marked:
+        marked[-1]["last"] = True
+    return marked
+
+
+def _render_version() -> str:
+    """What a cached sheet PDF depends on besides its HTML: this tool's code and version
+    and the WeasyPrint release (read from package metadata: no import)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        weasyprint = version("weasyprint")
+    except PackageNotFoundError:  # pragma: no cover - a broken install
+        weasyprint = "?"
+    return content_key(__version__, weasyprint, Path(__file__).read_text("utf-8"))
+
+
+def _render_sheets(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[SheetResult]:
+    """Render sheets to one PDF each, split across worker processes when worth it."""
+    from exporter.parallel import fork_map, split, worker_count
+
+    workers = worker_count(len(sheets), limit=2)
+    chunks = split(sheets, workers)
+    return [
+        result for part in fork_map(lambda s: _render_run(job, grid, s), chunks) for result in part
+    ]
+
+
+def _render_run(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[SheetResult]:
+    """One worker's share: batches of :data:`FLASHCARD_BATCH` sheets per layout."""
+    results: list[SheetResult] = []
+    for start in range(0, len(sheets), FLASHCARD_BATCH):
+        results.extend(_render_batch(job, grid, sheets[start : start + FLASHCARD_BATCH]))
+    return results
+
+
+def _render_batch(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[SheetResult]:
+    """Lay some sheets out together, fit their cards, and write each sheet's PDF.
+
+    Every sheet is exactly two pages with the built-in template, so a sheet's pages are
+    the same whether laid out alone or with others, and its PDF (written from just those
+    pages) is too. A template that breaks that rule gets each sheet laid out alone.
+    """
+    width, height = grid.page_size
+    refused_before = len(job.refused)
+
+    def lay_out(pages: list[dict[str, Any]]) -> Any:
+        filled = job.fill(
+            "flashcards.html.j2", sheets=_last(pages), page_w=width, page_h=height, timestamp=""
+        )
+        if filled is None:
+            raise RuntimeError("the flashcard template failed while rendering")
+        return job.layout(*filled)
+
+    def pages_of(batch: list[Sheet]) -> list[dict[str, Any]]:
+        return [page for sheet in batch for page in sheet.pages(grid)]
+
+    if len(sheets) > 1:
+        document = lay_out(pages_of(sheets))
+        if len(document.pages) != 2 * len(sheets):
+            return [result for sheet in sheets for result in _render_batch(job, grid, [sheet])]
+    else:
+        document = lay_out(pages_of(sheets))
+    cards = [card for sheet in sheets for card in sheet.cards]
+    overflowing = measure_cards(document)
+    overflow: set[str] = set()
+    if overflowing:
+        _shrink(cards, grid, overflowing, lay_out)
+        changed = {int(key[1:]) for key in overflowing}
+        redo = [
+            i for i, sheet in enumerate(sheets) if any(c.number in changed for c in sheet.cards)
+        ]
+        partial = lay_out(pages_of([sheets[i] for i in redo]))
+        pages = list(document.pages)
+        if len(partial.pages) == 2 * len(redo) and len(pages) == 2 * len(sheets):
+            for n, i in enumerate(redo):
+                pages[2 * i : 2 * i + 2] = partial.pages[2 * n : 2 * n + 2]
+            document = document.copy(pages)
+        else:
+            document = lay_out(pages_of(sheets))
+        overflow = set(measure_cards(document))
+    refused = job.refused[refused_before:]
+    del job.refused[refused_before:]
+    single = len(sheets) == 1
+    results = []
+    for index, sheet in enumerate(sheets):
+        part = document if single else document.copy(document.pages[2 * index : 2 * index + 2])
+        keys = [f"{side}{card.number}" for card in sheet.cards for side in ("f", "b")]
+        sizes = {}
+        for card in sheet.cards:
+            sizes[f"f{card.number}"] = card.sizes["front"]
+            sizes[f"b{card.number}"] = card.sizes["back"]
+        results.append(
+            SheetResult(
+                part.write_pdf(pdf_identifier=b"sheet"),
+                sizes,
+                sorted((k for k in keys if k in overflow), key=lambda k: (int(k[1:]), k[0])),
+                list(refused),
+            )
+        )
+    return results
+
+
+def merge_pdfs(parts: Sequence[bytes], identifier: str, timestamp: str = "") -> bytes:
+    """One PDF of all pages of ``parts`` in order, with the first part's metadata.
+
+    Deterministic: the file identifier is ``identifier`` plus a hash of the parts, and the
+    creation and modification dates are ``timestamp`` (ISO, UTC) when given.
+    """
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject, NameObject
+
+    writer = PdfWriter()
+    info: dict[str, str] = {}
+    for index, data in enumerate(parts):
+        reader = PdfReader(io.BytesIO(data))
+        if index == 0:
+            info = {k: str(v) for k, v in (reader.metadata or {}).items()}
+            root: Any = reader.trailer["/Root"]
+            lang = root.get("/Lang")
+            if lang is not None:
+                writer._root_object[NameObject("/Lang")] = lang.clone(writer)
+        writer.append(reader)
+    if timestamp:
+        stamp = "D:" + re.sub(r"[-:T]", "", timestamp)
+        info["/CreationDate"] = info["/ModDate"] = stamp
+    writer.metadata = None
+    writer.add_metadata(info)
+    digest = hashlib.sha256(identifier.encode("utf-8"))
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    writer._ID = ArrayObject(
+        [
+            ByteStringObject(identifier.encode("ascii")),
+            ByteStringObject(digest.hexdigest()[:32].encode()),
+        ]
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _fit_keys(
@@ -777,15 +1029,15 @@ def _shrink(
     grid: CardGrid,
     overflowing: dict[str, float],
     lay_out: Callable[[list[dict[str, Any]]], Any],
-) -> bool:
+) -> None:
     """Give every overflowing card side the largest font size that fits its card.
 
     Text height grows about with the square of the font size (taller lines, and more of
     them), so a side ``r`` times too big should fit at ``size / √r``. The listed size just
     above that estimate and the two just below it are laid out together in one measuring
     document and the largest that fits is kept; a side that fits at none of them tries
-    all the smaller sizes in a second round. A side that fits
-    at no size keeps the smallest. False when a template error stopped the layout.
+    all the smaller sizes in a second round. A side that fits at no size keeps the
+    smallest.
     """
     by_number = {card.number: card for card in cards}
     pending: dict[str, list[int]] = {}
@@ -803,9 +1055,7 @@ def _shrink(
         tries = {key: indexes for key, indexes in pending.items() if indexes}
         if not tries:
             break
-        measured = lay_out(flashcard_sheets(cards, grid, False, tries))
-        if measured is None:
-            return False
+        measured = lay_out(measuring_pages(cards, grid, tries))
         too_big = measure_cards(measured)
         retry: dict[str, list[int]] = {}
         for key, indexes in tries.items():
@@ -818,88 +1068,31 @@ def _shrink(
                 count = len(FRONT_SIZES if side == "front" else BACK_SIZES)
                 retry[key] = list(range(indexes[-1] + 1, count))
         pending = retry
-    return True
 
 
-def _relayout(
-    document: Any,
-    cards: list[Card],
-    grid: CardGrid,
-    calibration: bool,
-    changed: set[str],
-    lay_out: Callable[[list[dict[str, Any]]], Any],
-) -> Any:
-    """The document with the sheets holding ``changed`` cards laid out again.
-
-    Every sheet is exactly one page, so only the pages of the changed sheets are replaced
-    (WeasyPrint combines pages of several layouts into one document); if a template broke
-    that rule, the whole document is laid out again.
-    """
-    sheets = flashcard_sheets(cards, grid, calibration)
-    if len(document.pages) != len(sheets):
-        return lay_out(sheets)
-    first = 2 if calibration else 0
-    pairs = sorted({(int(key[1:]) - 1) // grid.per_page for key in changed})
-    indexes = [first + 2 * pair + side for pair in pairs for side in (0, 1)]
-    subset = [dict(sheets[i], last=False) for i in indexes]
-    subset[-1]["last"] = True
-    partial = lay_out(subset)
-    if partial is None:
-        return None
-    if len(partial.pages) != len(subset):
-        return lay_out(sheets)
-    pages = list(document.pages)
-    for index, page in zip(indexes, partial.pages, strict=True):
-        pages[index] = page
-    return document.copy(pages)
-
-
-def flashcard_sheets(
-    cards: list[Card],
-    grid: CardGrid,
-    calibration: bool,
-    measuring: dict[str, list[int]] | None = None,
+def measuring_pages(
+    cards: list[Card], grid: CardGrid, measuring: dict[str, list[int]]
 ) -> list[dict[str, Any]]:
-    """The sheets of the flashcard template: fronts on odd pages, backs on even pages.
+    """Front pages holding copies of some card sides at the sizes to try.
 
-    With ``measuring`` (card key such as ``b12`` → size indexes to try), the sheets hold
-    only copies of those cards' sides at the given sizes (keys ``b12-3``), on front pages.
+    ``measuring`` maps a card side key such as ``b12`` to the size indexes to try; each
+    copy gets the key ``b12-3`` so :func:`measure_cards` reports it on its own.
     """
-    sheets: list[dict[str, Any]] = []
-    if measuring is not None:
-        by_number = {card.number: card for card in cards}
-        copies = []
-        for key, indexes in sorted(measuring.items()):
-            side = "front" if key[0] == "f" else "back"
-            card = by_number[int(key[1:])]
-            for index in indexes:
-                copies.append((f"{key}-{index}", side, card, index))
-        for start in range(0, len(copies), grid.per_page):
-            items = [
-                _card_item(card, side, grid.front(i), key, size_index=index, rotated=False)
-                for i, (key, side, card, index) in enumerate(copies[start : start + grid.per_page])
-            ]
-            sheets.append(_sheet("front", items, []))
-        if sheets:
-            sheets[-1]["last"] = True
-        return sheets
-    if calibration:
-        sheets.extend(calibration_sheets(grid))
-    for start in range(0, len(cards), grid.per_page):
-        chunk = cards[start : start + grid.per_page]
-        fronts = [
-            _card_item(card, "front", grid.front(i), f"f{card.number}")
-            for i, card in enumerate(chunk)
+    by_number = {card.number: card for card in cards}
+    copies = []
+    for key, indexes in sorted(measuring.items()):
+        side = "front" if key[0] == "f" else "back"
+        card = by_number[int(key[1:])]
+        for index in indexes:
+            copies.append((f"{key}-{index}", side, card, index))
+    pages = []
+    for start in range(0, len(copies), grid.per_page):
+        items = [
+            _card_item(card, side, grid.front(i), key, size_index=index, rotated=False)
+            for i, (key, side, card, index) in enumerate(copies[start : start + grid.per_page])
         ]
-        backs = [
-            _card_item(card, "back", grid.back(i), f"b{card.number}", rotated=grid.rotate_backs)
-            for i, card in enumerate(chunk)
-        ]
-        sheets.append(_sheet("front", fronts, grid.cut_marks()))
-        sheets.append(_sheet("back", backs, grid.cut_marks(back=True)))
-    if sheets:
-        sheets[-1]["last"] = True
-    return sheets
+        pages.append(_sheet("front", items, []))
+    return pages
 
 
 def _sheet(side: str, cards: list[dict[str, Any]], marks: Iterable[Box]) -> dict[str, Any]:
