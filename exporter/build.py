@@ -313,6 +313,8 @@ PDF_TARGETS = ("cheatsheet", "flashcards", "quiz")
 """The PDF targets (``-t pdf``)."""
 PARALLEL_TARGETS = frozenset(PDF_TARGETS)
 """Targets heavy enough (WeasyPrint layout) to be worth a process of their own."""
+ALWAYS_LAY_OUT = frozenset({"cheatsheet", "quiz"})
+"""PDF targets that lay pages out on every build (flashcards reuse cached sheets)."""
 
 
 def render_targets(context: RenderContext, names: list[str]) -> dict[str, list[Path]]:
@@ -336,6 +338,11 @@ def _render_in_children(context: RenderContext, names: list[str]) -> dict[str, l
     import multiprocessing
 
     fork = multiprocessing.get_context("fork")
+    if ALWAYS_LAY_OUT & set(names):
+        # every child that lays pages out would import WeasyPrint (0.45 s) on its own
+        from exporter.render.pdf import import_weasyprint
+
+        import_weasyprint()
     children = []
     for name in names:
         receive, send = fork.Pipe(duplex=False)

@@ -588,3 +588,23 @@ def test_weasyprint_is_not_imported_by_the_module() -> None:
     code = "import sys, exporter.render.pdf, exporter.mathsvg; print('weasyprint' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_weasyprint_import_helper_restores_ctypes_and_keeps_font_subsetting() -> None:
+    """`import_weasyprint` answers cffi's library lookups itself during the import; after
+    it, ctypes is untouched, HarfBuzz subsetting is loaded and arrays still work."""
+    code = (
+        "import ctypes.util\n"
+        "before = ctypes.util.find_library\n"
+        "from exporter.render.pdf import import_weasyprint\n"
+        "weasyprint = import_weasyprint()\n"
+        "from weasyprint.text.ffi import ffi, harfbuzz_subset\n"
+        "array = ffi.new('unsigned int[3]', [7, 8, 9])\n"
+        "print(ctypes.util.find_library is before, harfbuzz_subset is not None,\n"
+        "      list(array), len(array), ffi.typeof(array) is ffi.typeof('unsigned int[]'),\n"
+        "      len(ffi.new('unsigned int[4]', [1])), import_weasyprint() is weasyprint)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert done.stdout.split() == ["True", "True", "[7,", "8,", "9]", "3", "True", "4", "True"]
