@@ -263,3 +263,39 @@ def test_flashcard_sheets_do_not_depend_on_how_they_are_batched(tmp_path, monkey
     assert cli(*args, "--out", str(tmp_path / "single")).exit_code == 0
     name = "deep-learning-flashcards.pdf"
     assert (tmp_path / "batched" / name).read_bytes() == (tmp_path / "single" / name).read_bytes()
+
+
+def _segment_blobs(out: Path) -> set[str]:
+    return {p.name for p in (out / ".cache" / "pdf-segments").glob("*.bin")}
+
+
+def test_an_edit_re_lays_out_one_segment_of_the_cheat_sheet_and_quiz(tmp_path):
+    """The cheat sheet and quiz are laid out in segments cached by their HTML: editing one
+    answer re-lays out the cheat-sheet segment and the answer-key segment holding it, and
+    the results are byte-identical to builds from scratch of the edited bank."""
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    args = ["build", "-t", "cheatsheet", "-t", "quiz", "--source", str(source)]
+    assert cli(*args, "--out", str(out)).exit_code == 0
+    before = _segment_blobs(out)
+    assert len(before) >= 5  # three levels of the cheat sheet, questions and key of the quiz
+    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
+    result = cli(*args, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert len(_segment_blobs(out) - before) == 2
+    cold = tmp_path / "cold"
+    assert cli(*args, "--out", str(cold)).exit_code == 0
+    for name in ("deep-learning-cheatsheet.pdf", "deep-learning-quiz.pdf"):
+        assert (out / name).read_bytes() == (cold / name).read_bytes(), name
+
+
+def test_segments_laid_out_in_one_process_match_the_parallel_ones(tmp_path, monkeypatch):
+    import exporter.parallel as parallel
+
+    source = copy_bank(tmp_path)
+    args = ["build", "-t", "cheatsheet", "-t", "quiz", "--source", str(source)]
+    assert cli(*args, "--out", str(tmp_path / "parallel")).exit_code == 0
+    monkeypatch.setattr(parallel, "worker_count", lambda jobs, limit=4: 1)
+    assert cli(*args, "--out", str(tmp_path / "serial")).exit_code == 0
+    for name in ("deep-learning-cheatsheet.pdf", "deep-learning-quiz.pdf"):
+        one, two = tmp_path / "parallel" / name, tmp_path / "serial" / name
+        assert one.read_bytes() == two.read_bytes(), name

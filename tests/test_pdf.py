@@ -608,3 +608,123 @@ def test_weasyprint_import_helper_restores_ctypes_and_keeps_font_subsetting() ->
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
     )
     assert done.stdout.split() == ["True", "True", "[7,", "8,", "9]", "3", "True", "4", "True"]
+
+
+# ---------------------------------------------------------------------------------------
+# Segments: documents laid out in parts, with a frame for page numbers, contents and links
+
+
+def test_cheatsheet_segments_cut_at_sections_then_topics() -> None:
+    from exporter.render.pdf import cheatsheet_segments
+
+    def section(name: str, *sizes: int) -> dict[str, Any]:
+        topics = [
+            {"id": f"{name}-t{i}", "title": f"{name} topic {i}", "entries": list(range(n))}
+            for i, n in enumerate(sizes)
+        ]
+        return {"id": name, "title": name.title(), "topics": topics}
+
+    small = [section("basic", 3, 4), section("advanced", 5)]
+    assert len(cheatsheet_segments(small)) == 1  # a small bank stays one flowing document
+    three = [section("basic", 10, 15), section("middle", 30), section("advanced", 22)]
+    segments = cheatsheet_segments(three)
+    assert [s["size"] for s in segments] == [25, 30, 22]
+    assert [s["continued"] for s in segments] == ["", "", ""]
+    long = [section("basic", 100, 100, 400)]
+    segments = cheatsheet_segments(long, low=20, high=150)
+    assert [s["size"] for s in segments] == [100, 100, 150, 150, 100]
+    assert segments[0]["sections"][0]["title"] == "Basic"
+    assert [s["continued"] for s in segments[1:]] == ["Basic"] * 4
+    assert [s["continued_topic"] for s in segments] == [
+        "",
+        "",
+        "",
+        "basic topic 2",
+        "basic topic 2",
+    ]
+    # a continued piece has no title and no id, so ids stay unique
+    assert segments[3]["sections"][0]["topics"][0]["title"] == ""
+    assert segments[3]["sections"][0]["id"] == ""
+    entries = [
+        e for s in segments for sec in s["sections"] for t in sec["topics"] for e in t["entries"]
+    ]
+    assert len(entries) == 600
+
+
+def test_contents_links_and_outline_point_at_the_right_pages(tmp_path: Path) -> None:
+    """The real bank's cheat sheet is three segments: the frame's contents numbers, its
+    links and the PDF outline must all agree with where the sections really are."""
+    from conftest import copy_bank
+
+    source = copy_bank(tmp_path)
+    result = run_build(source, tmp_path / "out", ("cheatsheet",))
+    assert not result.diagnostics.failed()
+    path = tmp_path / "out" / "deep-learning-cheatsheet.pdf"
+    reader = PdfReader(path)
+    texts = [normalized(page.extract_text()) for page in reader.pages]
+    page_of = {id(page.indirect_reference.get_object()): n for n, page in enumerate(reader.pages)}
+    links = []
+    for annotation in reader.pages[0].get("/Annots", []):
+        annotation = annotation.get_object()
+        if annotation.get("/Subtype") == "/Link" and "/Dest" in annotation:
+            dest = annotation["/Dest"]
+            if isinstance(dest, str):  # a named destination
+                target = reader.get_destination_page_number(reader.named_destinations[dest])
+            else:
+                target = page_of[id(dest[0].get_object())]
+            links.append((annotation["/Rect"], target))
+    assert len(links) >= 40  # three levels and their topics, title and number each
+    with pdfplumber.open(path) as pdf:
+        height = float(pdf.pages[0].height)
+        words = pdf.pages[0].extract_words()
+    checked = 0
+    for rect, target in links:  # a link has two boxes: the title and its page number
+        x0, x1 = sorted(float(v) for v in rect[0::2])
+        y0, y1 = sorted(float(v) for v in rect[1::2])
+        numbers = [
+            w["text"]
+            for w in words
+            if w["text"].isdigit()
+            and x0 - 1 <= w["x0"]
+            and w["x1"] <= x1 + 1
+            and height - y1 - 1 <= w["top"]
+            and w["bottom"] <= height - y0 + 1
+        ]
+        if numbers:
+            assert numbers == [str(target + 1)], (rect, numbers, target)
+            checked += 1
+    assert checked >= 20
+    outline = reader.outline
+    flat = [item for item in outline if not isinstance(item, list)]
+    levels = [item for item in flat if item.title in ("Basic", "Intermediate", "Advanced")]
+    nested = [i for group in outline if isinstance(group, list) for i in group]
+    titles = {i.title for i in nested if not isinstance(i, list)}
+    assert {"Basic", "Intermediate", "Advanced"} <= titles | {i.title for i in levels}
+    for item in [*levels, *(i for i in nested if not isinstance(i, list))]:
+        if item.title in ("Basic", "Intermediate", "Advanced"):
+            assert item.title in texts[reader.get_destination_page_number(item)]
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {len(texts)}" in text
+
+
+def test_web_links_in_answers_survive_stacking(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(SMALL, source)
+    questions = sorted((source / "questions").glob("*.yaml"))[0]
+    text = questions.read_text()
+    marker = "  answer: |\n"
+    assert marker in text
+    questions.write_text(
+        text.replace(marker, marker + "    See [the docs](https://example.org/guide).\n", 1)
+    )
+    result = run_build(source, tmp_path / "out", ("cheatsheet", "quiz"))
+    assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
+    for name in ("cheatsheet", "quiz"):
+        reader = PdfReader(tmp_path / "out" / f"pdf-small-{name}.pdf")
+        uris = [
+            a.get_object()["/A"].get("/URI")
+            for page in reader.pages
+            for a in page.get("/Annots", [])
+            if "/A" in a.get_object()
+        ]
+        assert "https://example.org/guide" in uris, name

@@ -378,6 +378,7 @@ class PdfJob:
             "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else "",
             "paper": self.paper(),
             "pygments_css": Markup(_code_css()),
+            "part": "content",
         }
 
     def paper(self) -> str:
@@ -394,13 +395,6 @@ class PdfJob:
         roots = [self.context.project.source.resolve(), *self.template_roots()]
         fetcher = make_url_fetcher(roots, self.refused)
         return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
-
-    def finish(self, document: Any, path: Path) -> None:
-        """Write the laid-out document to PDF bytes, queue them and report refusals."""
-        identifier = content_key(self.context.bank.deck.id, self.target).encode("ascii")
-        data: bytes = document.write_pdf(pdf_identifier=identifier)
-        self.context.outputs.add(path, data, owner=self.target)
-        self.report_refused()
 
     def report_refused(self) -> None:
         """One W107 per refused URL, at the question that references it when known."""
@@ -499,20 +493,102 @@ def render_cheatsheet(context: RenderContext) -> None:
     columns = max(1, min(4, int(context.option("columns", 2))))
     entries = job.entries(details)
     sections = cheatsheet_sections(entries, context, group_by)
-    filled = job.fill(
-        "cheatsheet.html.j2",
-        sections=sections,
-        toc_columns=toc_columns(sections),
-        count=len(entries),
-        orientation=orientation if orientation in ("portrait", "landscape") else "portrait",
-        columns=columns,
-        group_by=group_by,
-        details=details,
+    values = {
+        "sections": sections,
+        "toc_columns": toc_columns(sections),
+        "count": len(entries),
+        "orientation": orientation if orientation in ("portrait", "landscape") else "portrait",
+        "columns": columns,
+        "group_by": group_by,
+        "details": details,
+    }
+    from exporter.render.paged import render_paged
+
+    segments = cheatsheet_segments(sections)
+    render_paged(
+        job, "cheatsheet.html.j2", values, segments, context.output_path("-cheatsheet.pdf")
     )
-    if filled is None:
-        return
-    document = job.layout(*filled)
-    job.finish(document, context.output_path("-cheatsheet.pdf"))
+
+
+SEGMENT_MIN_ENTRIES = 20
+"""Entries a cheat-sheet segment holds at least: each segment starts a new page, so a small
+bank stays one flowing document."""
+SEGMENT_MAX_ENTRIES = 150
+"""Entries after which a long section is cut (at a topic boundary when there is one), so an
+edit re-lays out a few pages and the two cores share the work."""
+
+
+def cheatsheet_segments(
+    sections: list[dict[str, Any]],
+    low: int = SEGMENT_MIN_ENTRIES,
+    high: int = SEGMENT_MAX_ENTRIES,
+) -> list[dict[str, Any]]:
+    """The cheat sheet cut into segments that each start a new page.
+
+    Cuts fall at section starts; a section longer than ``high`` entries is also cut at
+    topic boundaries (inside a topic only when the topic alone is longer). Consecutive
+    pieces are joined until a segment holds ``low`` entries. A segment that starts inside
+    a section or topic names it (``continued``, ``continued_topic``) for the running head.
+    """
+    pieces: list[dict[str, Any]] = []
+    for section in sections:
+        runs: list[list[tuple[dict[str, Any], list[Any], bool]]] = [[]]
+        size = 0
+        for topic in section["topics"]:
+            entries = topic["entries"]
+            if size and size + len(entries) > high:
+                runs.append([])
+                size = 0
+            for start in range(0, len(entries), high):
+                if start:
+                    runs.append([])
+                    size = 0
+                chunk = entries[start : start + high]
+                runs[-1].append((topic, chunk, start > 0))
+                size += len(chunk)
+        for index, run in enumerate(runs):
+            if not run:
+                continue
+            topics = [
+                {
+                    "id": "" if cont else topic["id"],
+                    "title": "" if cont else topic["title"],
+                    "entries": chunk,
+                }
+                for topic, chunk, cont in run
+            ]
+            first_topic, _, topic_cont = run[0]
+            pieces.append(
+                {
+                    "section": {
+                        "id": section["id"] if index == 0 else "",
+                        "title": section["title"] if index == 0 else "",
+                        "topics": topics,
+                    },
+                    "continued": "" if index == 0 else section["title"],
+                    "continued_topic": first_topic["title"] if topic_cont else "",
+                    "size": sum(len(t["entries"]) for t in topics),
+                }
+            )
+    segments: list[dict[str, Any]] = []
+    for piece in pieces:
+        if segments and segments[-1]["size"] < low:
+            segments[-1]["sections"].append(piece["section"])
+            segments[-1]["size"] += piece["size"]
+            continue
+        segments.append(
+            {
+                "sections": [piece["section"]],
+                "continued": piece["continued"],
+                "continued_topic": piece["continued_topic"],
+                "size": piece["size"],
+            }
+        )
+    if len(segments) > 1 and segments[-1]["size"] < low:
+        last = segments.pop()
+        segments[-1]["sections"].extend(last["sections"])
+        segments[-1]["size"] += last["size"]
+    return segments or [{"sections": [], "continued": "", "continued_topic": "", "size": 0}]
 
 
 def cheatsheet_sections(
@@ -844,7 +920,7 @@ def render_flashcards(context: RenderContext) -> None:
         Sheet(cards[start : start + grid.per_page]) for start in range(0, len(cards), grid.per_page)
     ]
     width, height = grid.page_size
-    version = _render_version()
+    version = render_version()
 
     def sheet_key(sheet: Sheet) -> str | None:
         filled = job.fill(
@@ -928,7 +1004,7 @@ def _last(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return marked
 
 
-def _render_version() -> str:
+def render_version() -> str:
     """What a cached sheet PDF depends on besides its HTML: this tool's code and version
     and the WeasyPrint release (read from package metadata: no import)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -1377,11 +1453,28 @@ def render_quiz(context: RenderContext) -> None:
                 "short": _plain_length(entry.answer) < SHORT_ENTRY_CHARS,
             }
         )
-    filled = job.fill("quiz.html.j2", items=items, seed=seed, count=len(items))
-    if filled is None:
-        return
-    document = job.layout(*filled)
-    job.finish(document, context.output_path("-quiz.pdf"))
+    values = {"items": items, "seed": seed, "count": len(items)}
+    from exporter.render.paged import render_paged
+
+    render_paged(
+        job, "quiz.html.j2", values, quiz_segments(items), context.output_path("-quiz.pdf")
+    )
+
+
+def quiz_segments(
+    items: list[dict[str, Any]], high: int = SEGMENT_MAX_ENTRIES
+) -> list[dict[str, Any]]:
+    """The quiz cut into segments that each start a new page: the questions, then the
+    answer key (which always starts a new page), each in runs of at most ``high``."""
+    segments: list[dict[str, Any]] = [
+        {"questions": items[start : start + high], "answers": [], "key_title": False}
+        for start in range(0, len(items), high)
+    ] or [{"questions": [], "answers": [], "key_title": False}]
+    segments += [
+        {"questions": [], "answers": items[start : start + high], "key_title": start == 0}
+        for start in range(0, len(items), high)
+    ]
+    return segments
 
 
 def quiz_order(ids: Sequence[str], seed: int) -> list[str]:

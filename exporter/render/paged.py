@@ -1,0 +1,267 @@
+"""Flowing PDFs (cheat sheet, quiz) rendered in parts, in parallel, and cached by content.
+
+A document is cut into **segments** that each start on a new page (the cheat sheet at
+section boundaries, the quiz before the answer key). Each segment is laid out by WeasyPrint
+on its own, so segments run in parallel worker processes and a segment whose HTML did not
+change is taken from ``build/.cache``: an edit re-lays out only the segment holding it.
+
+What depends on the whole document is drawn by a light **frame** document of the same
+template (``part == "frame"``): page numbers ("Page N of M"), the date, the contents with
+their page numbers, links and the PDF outline. The frame has one page per content page,
+holding invisible marks where the segments put their anchors and bookmarks, so WeasyPrint
+itself resolves ``target-counter()``, internal links and bookmarks. Each final page is the
+frame page with its segment page drawn underneath as a PDF Form XObject (:func:`stack`):
+content streams are copied, never parsed, so stacking costs milliseconds per page.
+
+The template protocol: every PDF template renders ``part == "content"`` (one segment:
+``segment`` holds its data, ``first`` is true for the first) or ``part == "frame"``
+(``base.html.j2`` draws the frame pages; the template's ``frame_top`` block fills the top
+of page one, such as the contents list).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from exporter.cache import content_key
+
+if TYPE_CHECKING:
+    from exporter.render.pdf import PdfJob
+
+SEGMENTS_NAMESPACE = "pdf-segments"
+"""Cache namespace of laid-out segments: PDF blobs and their page facts."""
+FRAMES_NAMESPACE = "pdf-frames"
+"""Cache namespace of frame documents (PDF blobs)."""
+
+
+@dataclass
+class Laid:
+    """One segment laid out: its PDF and what the frame needs to know about its pages."""
+
+    pdf: bytes
+    pages: int
+    marks: list[list[Any]]
+    """``[page, anchor id or "", x, y, bookmark level or 0, bookmark label]`` (CSS px from
+    the page's top-left corner)."""
+    box: list[float]
+    """The page content area: left margin, top margin and height (CSS px)."""
+    refused: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The cacheable facts; the PDF is stored as a blob under the same key."""
+        return {"pages": self.pages, "marks": self.marks, "box": self.box}
+
+
+def render_paged(
+    job: PdfJob,
+    template: str,
+    values: dict[str, Any],
+    segments: list[dict[str, Any]],
+    path: Path,
+) -> None:
+    """Render ``template`` as the given segments plus its frame, into ``path``.
+
+    ``values`` go to every part; ``segments`` are the per-segment values (at least one),
+    passed as ``segment``. Nothing is queued when a template error was reported (E019).
+    """
+    from exporter.render.pdf import render_version
+
+    cache = job.context.project.cache
+    version = render_version()
+    keyed: list[tuple[str, tuple[str, str]]] = []
+    for index, segment in enumerate(segments):
+        filled = job.fill(
+            template,
+            **values,
+            part="content",
+            segment=segment,
+            first=index == 0,
+            timestamp="",
+        )
+        if filled is None:
+            return
+        keyed.append((content_key(version, *filled), filled))
+    laid: dict[str, Laid] = {}
+    for key, _ in keyed:
+        known = cache.get(SEGMENTS_NAMESPACE, key)
+        pdf = cache.get_blob(SEGMENTS_NAMESPACE, key) if isinstance(known, dict) else None
+        if pdf is not None and isinstance(known, dict):
+            laid[key] = Laid(pdf, int(known["pages"]), known["marks"], known["box"], [])
+    missing = [(key, filled) for key, filled in keyed if key not in laid]
+    if missing:
+        from exporter.parallel import fork_map, split, worker_count
+
+        chunks = split(missing, worker_count(len(missing), limit=2))
+        fresh = fork_map(lambda chunk: [_lay_out(job, *filled) for _, filled in chunk], chunks)
+        for (key, _), result in zip(missing, [r for part in fresh for r in part], strict=True):
+            laid[key] = result
+            job.refused.extend(result.refused)
+            if not result.refused:  # refusals are reported on every build, never cached
+                cache.put_blob(SEGMENTS_NAMESPACE, key, result.pdf)
+                cache.put(SEGMENTS_NAMESPACE, key, result.to_json())
+    parts = [laid[key] for key, _ in keyed]
+    cache.prune_blobs(SEGMENTS_NAMESPACE, {key for key, _ in keyed}, limit=400)
+    frame = _frame(job, template, values, parts)
+    if frame is None:
+        return
+    data = stack(frame, [part.pdf for part in parts])
+    job.context.outputs.add(path, data, owner=job.target)
+    job.report_refused()
+
+
+def _lay_out(job: PdfJob, html: str, base_url: str) -> Laid:
+    """Lay one segment out and write its PDF (runs in a worker process)."""
+    before = len(job.refused)
+    document = job.layout(html, base_url)
+    marks: list[list[Any]] = []
+    seen: set[str] = set()
+    for number, page in enumerate(document.pages):
+        for name, (x1, y1, _x2, _y2) in page.anchors.items():
+            if name not in seen:  # a box split across pages names its first page only
+                seen.add(name)
+                marks.append([number, name, round(x1, 3), round(y1, 3), 0, ""])
+        for level, label, (x, y), _state in page.bookmarks:
+            marks.append([number, "", round(x, 3), round(y, 3), int(level), str(label)])
+    if document.pages:
+        page_box = document.pages[0]._page_box
+        box = [
+            round(float(page_box.margin_left), 3),
+            round(float(page_box.margin_top), 3),
+            round(float(page_box.height), 3),
+        ]
+    else:
+        box = [0.0, 0.0, 0.0]
+    refused = job.refused[before:]
+    del job.refused[before:]
+    pdf: bytes = document.write_pdf(pdf_identifier=b"segment")
+    return Laid(pdf, len(document.pages), marks, box, list(refused))
+
+
+def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]) -> bytes | None:
+    """The frame document for the laid-out segments (cached by its HTML)."""
+    from exporter.render.pdf import render_version
+
+    pages: list[dict[str, Any]] = []
+    for part in parts:
+        left, top = part.box[0], part.box[1]
+        pages.extend({"marks": []} for _ in range(part.pages))
+        for number, name, x, y, level, label in part.marks:
+            pages[len(pages) - part.pages + number]["marks"].append(
+                {"id": name, "x": x - left, "y": y - top, "level": level, "label": label}
+            )
+    height = max((part.box[2] for part in parts), default=0.0)
+    filled = job.fill(
+        template,
+        **values,
+        part="frame",
+        segment={},
+        first=True,
+        frame_pages=pages,
+        frame_height=height - 0.5,
+    )
+    if filled is None:
+        return None
+    cache = job.context.project.cache
+    key = content_key(render_version(), *filled)
+    known = cache.get_blob(FRAMES_NAMESPACE, key)
+    if known is not None:
+        return known
+    document = job.layout(*filled)
+    if len(document.pages) != len(pages):
+        raise RuntimeError(
+            f"{job.target}: the frame has {len(document.pages)} pages for {len(pages)} "
+            "content pages; the template's frame must not add or break pages"
+        )
+    identifier = content_key(job.context.bank.deck.id, job.target).encode("ascii")
+    data: bytes = document.write_pdf(pdf_identifier=identifier)
+    cache.put_blob(FRAMES_NAMESPACE, key, data)
+    cache.prune_blobs(FRAMES_NAMESPACE, {key}, limit=40)
+    return data
+
+
+def stack(frame: bytes, contents: list[bytes]) -> bytes:
+    """The frame's pages, each with the next content page drawn underneath.
+
+    The content page becomes a Form XObject (its content stream copied as is, its
+    resources cloned once per segment) painted before the frame page's own content; the
+    frame keeps its links, outline, metadata and identifier. Content pages' own link
+    annotations (web links in answers) are carried over.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        NameObject,
+    )
+
+    source = PdfReader(io.BytesIO(frame))
+    writer = PdfWriter(clone_from=source)
+    index = 0
+    for data in contents:
+        reader = PdfReader(io.BytesIO(data))
+        for page in reader.pages:
+            target = writer.pages[index]
+            index += 1
+            form = DecodedStreamObject()
+            form.set_data(_page_content(page))
+            form.update(
+                {
+                    NameObject("/Type"): NameObject("/XObject"),
+                    NameObject("/Subtype"): NameObject("/Form"),
+                    NameObject("/BBox"): ArrayObject(page.mediabox),
+                    NameObject("/Resources"): page["/Resources"].clone(writer),
+                }
+            )
+            form_ref = writer._add_object(form.flate_encode())
+            # WeasyPrint pages share one resource dictionary: each page gets its own copy
+            shared: Any = target["/Resources"].get_object()
+            resources = DictionaryObject(shared)
+            named: Any = shared.get("/XObject")
+            xobjects = DictionaryObject(named.get_object() if named is not None else {})
+            xobjects[NameObject("/ExporterContent")] = form_ref
+            resources[NameObject("/XObject")] = xobjects
+            target[NameObject("/Resources")] = resources
+            prefix = DecodedStreamObject()
+            prefix.set_data(b"q /ExporterContent Do Q\n")
+            existing: Any = target.raw_get("/Contents")  # the reference: streams are indirect
+            streams = list(existing.get_object()) if _is_array(existing) else [existing]
+            target[NameObject("/Contents")] = ArrayObject([writer._add_object(prefix), *streams])
+            annots: Any = page.get("/Annots")
+            if annots is not None:
+                carried = [a.clone(writer) for a in annots.get_object() if _web_link(a)]
+                own: Any = target.raw_get("/Annots") if "/Annots" in target else None
+                merged = [*(own.get_object() if own is not None else []), *carried]
+                if merged:
+                    target[NameObject("/Annots")] = ArrayObject(merged)
+    if index != len(writer.pages):
+        raise RuntimeError(f"{len(writer.pages)} frame pages for {index} content pages")
+    writer._ID = source.trailer.get("/ID")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _web_link(annotation: Any) -> bool:
+    """Whether an annotation is a link to a web address (internal links of a segment
+    point into that segment alone; the frame makes the document's own)."""
+    action = annotation.get_object().get("/A")
+    return action is not None and action.get_object().get("/S") == "/URI"
+
+
+def _is_array(value: Any) -> bool:
+    from pypdf.generic import ArrayObject
+
+    return isinstance(value.get_object(), ArrayObject)
+
+
+def _page_content(page: Any) -> bytes:
+    """A page's content stream(s), decoded and joined (never parsed)."""
+    contents = page["/Contents"].get_object()
+    if _is_array(contents):
+        return b"\n".join(item.get_object().get_data() for item in contents)
+    data: bytes = contents.get_data()
+    return data
