@@ -339,7 +339,10 @@ def _render_in_children(context: RenderContext, names: list[str]) -> dict[str, l
 
     fork = multiprocessing.get_context("fork")
     if ALWAYS_LAY_OUT & set(names):
-        # every child that lays pages out would import WeasyPrint (0.45 s) on its own
+        # every child that lays pages out would import WeasyPrint (0.45 s) and pypdf on
+        # its own; two cores are better spent on layout
+        import pypdf  # noqa: F401
+
         from exporter.render.pdf import import_weasyprint
 
         import_weasyprint()

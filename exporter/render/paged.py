@@ -153,6 +153,11 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
                 {"id": name, "x": x - left, "y": y - top, "level": level, "label": label}
             )
     height = max((part.box[2] for part in parts), default=0.0)
+    anchor_pages: dict[str, int] = {}
+    for number, page in enumerate(pages, start=1):
+        for mark in page["marks"]:
+            if mark["id"]:
+                anchor_pages.setdefault(mark["id"], number)
     filled = job.fill(
         template,
         **values,
@@ -161,6 +166,7 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
         first=True,
         frame_pages=pages,
         frame_height=height - 0.5,
+        anchor_pages=anchor_pages,
     )
     if filled is None:
         return None
