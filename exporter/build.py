@@ -21,7 +21,7 @@ from exporter.cache import Cache, content_key
 from exporter.diagnostics import Diagnostics, Location
 from exporter.latex import latex_error
 from exporter.loader import display_path, load_source
-from exporter.model import Bank, Question
+from exporter.model import Bank, Question, Taxonomy
 from exporter.output import OutputSet, write_all
 from exporter.validate import validate
 
@@ -54,6 +54,15 @@ class Project:
     bank: Bank | None
     diagnostics: Diagnostics
     cache: Cache = field(default_factory=lambda: Cache(None))
+    _keys: dict[tuple[str, bool], str] = field(default_factory=dict, repr=False)
+
+    def _field_key(self, text: str, inline: bool) -> str:
+        """The cache key of a Markdown field (hashed once per run: validation, prefetch
+        and rendering all look the same fields up)."""
+        key = self._keys.get((text, inline))
+        if key is None:
+            key = self._keys[(text, inline)] = content_key(text, "inline" if inline else "block")
+        return key
 
     def check_math(self, latex: str) -> str | None:
         """Why a formula will not render (cached by content across runs), or None."""
@@ -71,7 +80,7 @@ class Project:
         HTML and findings live in two cache files, so validating (which needs only the
         findings) never reads the much larger HTML.
         """
-        key = content_key(text, "inline" if inline else "block")
+        key = self._field_key(text, inline)
         html = self.cache.get("markdown-html", key)
         found = self.cache.get("markdown-findings", key)
         if html is not None and found is not None:
@@ -82,7 +91,7 @@ class Project:
 
     def findings(self, text: str, inline: bool) -> tuple[markup.Finding, ...]:
         """What the validator checks in a Markdown field (cached; no HTML is read)."""
-        key = content_key(text, "inline" if inline else "block")
+        key = self._field_key(text, inline)
         found = self.cache.get("markdown-findings", key)
         if found is not None:
             return markup.RenderedField.from_json({"html": "", "findings": found}).findings
@@ -99,7 +108,7 @@ class Project:
         for q in questions:
             for text, inline in ((q.question, True), (q.answer, False), (q.details, False)):
                 if text:
-                    key = content_key(text, "inline" if inline else "block")
+                    key = self._field_key(text, inline)
                     if key not in missing and not self.cache.contains("markdown-html", key):
                         missing[key] = (text, inline)
         workers = min(os.cpu_count() or 1, 4)
@@ -114,6 +123,23 @@ class Project:
             for results in pool.map(_render_markdown_chunk, chunks):
                 for key, data in results:
                     self._remember(key, data)
+
+    def topic_finder(self, taxonomy: Taxonomy) -> Callable[[str], Sequence[str]]:
+        """:func:`~exporter.tagging.matched_topics` for ``taxonomy``, cached by content
+        (the text and every topic rule) across runs."""
+        from exporter.tagging import matched_topics, rules_fingerprint
+
+        rules = rules_fingerprint(taxonomy)
+
+        def matched(text: str) -> Sequence[str]:
+            key = content_key(rules, text)
+            found: list[str] | None = self.cache.get("auto-tags", key)
+            if found is None:
+                found = matched_topics(text, taxonomy)
+                self.cache.put("auto-tags", key, found)
+            return found
+
+        return matched
 
     def rendered(self, questions: Iterable[Question]) -> list[RenderedQuestion]:
         """HTML for the given questions' fields."""
@@ -154,6 +180,7 @@ def load_project(
         findings=lambda q, name: project.findings(getattr(q, name), name == "question"),
         math_check=project.check_math,
         prepare=project.prefetch,
+        matched=project.topic_finder,
     )
     return project
 

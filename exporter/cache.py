@@ -17,7 +17,7 @@ from exporter import __version__
 
 MAX_ENTRIES = 50_000
 """A namespace larger than this is emptied instead of growing without bound."""
-_PRODUCERS = ("markup.py", "latex.py", "mathsvg.py", "notes.py", "loader.py")
+_PRODUCERS = ("markup.py", "latex.py", "mathsvg.py", "notes.py", "loader.py", "tagging.py")
 
 
 def _code_version() -> str:

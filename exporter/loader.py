@@ -52,7 +52,7 @@ class YamlRefused(Exception):
         self.message = message
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     """A located YAML value.
 
@@ -76,7 +76,7 @@ class Node:
         return self.loc
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Entry:
     """One mapping entry: where its key stands, and its value."""
 

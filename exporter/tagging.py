@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -106,21 +106,37 @@ def matched_topics(text: str, taxonomy: Taxonomy) -> list[str]:
     return [topic.id for topic in taxonomy.topics if topic.id in found]
 
 
-def topics_for(question: Question, taxonomy: Taxonomy) -> tuple[str, ...]:
-    """Explicit tags plus auto-matched ones, in taxonomy order, each once."""
+def topics_for(
+    question: Question,
+    taxonomy: Taxonomy,
+    matched: Callable[[str], Sequence[str]] | None = None,
+) -> tuple[str, ...]:
+    """Explicit tags plus auto-matched ones, in taxonomy order, each once.
+
+    ``matched`` finds the topics of one text (default :func:`matched_topics`; the build
+    passes a version cached by content).
+    """
+    find = matched or (lambda text: matched_topics(text, taxonomy))
     # Each field on its own, so a phrase never spans the end of the question and the answer.
-    auto = {
-        topic
-        for text in (question.question, question.answer)
-        for topic in matched_topics(text, taxonomy)
-    }
+    auto = {topic for text in (question.question, question.answer) for topic in find(text)}
     chosen = set(question.tags) | auto
     return tuple(topic_id for topic_id in taxonomy.ids if topic_id in chosen)
 
 
-def tag_questions(questions: Iterable[Question], taxonomy: Taxonomy) -> tuple[Question, ...]:
+def tag_questions(
+    questions: Iterable[Question],
+    taxonomy: Taxonomy,
+    matched: Callable[[str], Sequence[str]] | None = None,
+) -> tuple[Question, ...]:
     """Questions with ``topics`` filled in."""
     return tuple(
-        dataclasses.replace(question, topics=topics_for(question, taxonomy))
+        dataclasses.replace(question, topics=topics_for(question, taxonomy, matched))
         for question in questions
     )
+
+
+def rules_fingerprint(taxonomy: Taxonomy) -> str:
+    """A hash of every topic id and rule: what :func:`matched_topics` depends on."""
+    from exporter.cache import content_key
+
+    return content_key(*(f"{topic.id}\0" + "\0".join(topic.match) for topic in taxonomy.topics))

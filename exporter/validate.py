@@ -590,8 +590,13 @@ def validate(
     findings: Callable[[Question, str], Sequence[markup.Finding]] | None = None,
     math_check: Callable[[str], str | None] = latex_error,
     prepare: Callable[[Sequence[Question]], None] | None = None,
+    matched: Callable[[Taxonomy], Callable[[str], Sequence[str]]] | None = None,
 ) -> Bank | None:
-    """Apply every rule; the tagged :class:`Bank`, or None when deck or taxonomy is unusable."""
+    """Apply every rule; the tagged :class:`Bank`, or None when deck or taxonomy is unusable.
+
+    ``matched`` gives, for the taxonomy, the function that finds a text's topics (the
+    build's is cached by content); the default matches afresh.
+    """
     deck = build_deck(raw, d)
     taxonomy = build_taxonomy(raw, d)
     questions = build_questions(raw, d)
@@ -601,7 +606,7 @@ def validate(
         return None
     usable = check_questions(questions, deck, taxonomy, raw.root, d, findings, math_check)
     check_near_duplicates(usable, d)
-    tagged = tag_questions(usable, taxonomy)
+    tagged = tag_questions(usable, taxonomy, matched(taxonomy) if matched else None)
     for question in tagged:
         if not question.retired and not question.topics:
             d.add(

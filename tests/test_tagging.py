@@ -169,3 +169,33 @@ def test_levels_are_kept_counted_and_filterable(make_source: MakeSource) -> None
 def test_a_level_name_in_the_text_is_not_a_topic() -> None:
     tax = taxonomy(math=["matrix"])
     assert topics_for(question("A basic, advanced question", level="basic"), tax) == ()
+
+
+def test_cached_auto_tags_follow_a_changed_taxonomy_rule(tmp_path) -> None:
+    """The build caches each text's matched topics under a hash of every rule: a warm run
+    gives the same topics, and a new rule is applied at once."""
+    from conftest import copy_bank
+
+    from exporter.build import load_project
+
+    source, cache = copy_bank(tmp_path), tmp_path / "cache"
+
+    def topics() -> dict[str, tuple[str, ...]]:
+        project = load_project(source, cache_dir=cache)
+        project.cache.save()
+        assert project.bank is not None
+        return {q.id: q.topics for q in project.bank.questions}
+
+    cold = topics()
+    assert (cache / "auto-tags.json").is_file()
+    assert topics() == cold
+    question = next(q for q, t in cold.items() if "cnn" not in t)
+    taxonomy = source / "taxonomy.yaml"
+    text = taxonomy.read_text()
+    project = load_project(source)
+    assert project.bank is not None
+    words = next(q for q in project.bank.questions if q.id == question).question.split()
+    word = max(words, key=len).strip("?.,()").lower()
+    taxonomy.write_text(text.replace("match: [cnn, cnns,", f"match: [{word}, cnn, cnns,", 1))
+    changed = topics()
+    assert "cnn" in changed[question], (question, word)
