@@ -266,7 +266,7 @@ def test_flashcard_sheets_do_not_depend_on_how_they_are_batched(tmp_path, monkey
 
 
 def _segment_blobs(out: Path) -> set[str]:
-    return {p.name for p in (out / ".cache" / "pdf-segments").glob("*.bin")}
+    return {p.name for p in (out / ".cache").glob("pdf-segments-*/*.bin")}
 
 
 def test_an_edit_re_lays_out_one_segment_of_the_cheat_sheet_and_quiz(tmp_path):

@@ -31,10 +31,10 @@ from exporter.cache import content_key
 if TYPE_CHECKING:
     from exporter.render.pdf import PdfJob
 
-SEGMENTS_NAMESPACE = "pdf-segments"
-"""Cache namespace of laid-out segments: PDF blobs and their page facts."""
-FRAMES_NAMESPACE = "pdf-frames"
-"""Cache namespace of frame documents (PDF blobs)."""
+SEGMENTS_NAMESPACE = "pdf-segments-{target}"
+"""Cache namespace of a target's laid-out segments: PDF blobs and their page facts."""
+FRAMES_NAMESPACE = "pdf-frames-{target}"
+"""Cache namespace of a target's frame documents (PDF blobs)."""
 
 
 @dataclass
@@ -71,6 +71,7 @@ def render_paged(
 
     cache = job.context.project.cache
     version = render_version()
+    namespace = SEGMENTS_NAMESPACE.format(target=job.target)
     keyed: list[tuple[str, tuple[str, str]]] = []
     for index, segment in enumerate(segments):
         filled = job.fill(
@@ -86,8 +87,8 @@ def render_paged(
         keyed.append((content_key(version, *filled), filled))
     laid: dict[str, Laid] = {}
     for key, _ in keyed:
-        known = cache.get(SEGMENTS_NAMESPACE, key)
-        pdf = cache.get_blob(SEGMENTS_NAMESPACE, key) if isinstance(known, dict) else None
+        known = cache.get(namespace, key)
+        pdf = cache.get_blob(namespace, key) if isinstance(known, dict) else None
         if pdf is not None and isinstance(known, dict):
             laid[key] = Laid(pdf, int(known["pages"]), known["marks"], known["box"], [])
     missing = [(key, filled) for key, filled in keyed if key not in laid]
@@ -100,10 +101,10 @@ def render_paged(
             laid[key] = result
             job.refused.extend(result.refused)
             if not result.refused:  # refusals are reported on every build, never cached
-                cache.put_blob(SEGMENTS_NAMESPACE, key, result.pdf)
-                cache.put(SEGMENTS_NAMESPACE, key, result.to_json())
+                cache.put_blob(namespace, key, result.pdf)
+                cache.put(namespace, key, result.to_json())
     parts = [laid[key] for key, _ in keyed]
-    cache.prune_blobs(SEGMENTS_NAMESPACE, {key for key, _ in keyed}, limit=400)
+    cache.prune_blobs(namespace, {key for key, _ in keyed}, limit=400)
     frame = _frame(job, template, values, parts)
     if frame is None:
         return
@@ -171,8 +172,9 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
     if filled is None:
         return None
     cache = job.context.project.cache
+    namespace = FRAMES_NAMESPACE.format(target=job.target)
     key = content_key(render_version(), *filled)
-    known = cache.get_blob(FRAMES_NAMESPACE, key)
+    known = cache.get_blob(namespace, key)
     if known is not None:
         return known
     document = job.layout(*filled)
@@ -183,8 +185,8 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
         )
     identifier = content_key(job.context.bank.deck.id, job.target).encode("ascii")
     data: bytes = document.write_pdf(pdf_identifier=identifier)
-    cache.put_blob(FRAMES_NAMESPACE, key, data)
-    cache.prune_blobs(FRAMES_NAMESPACE, {key}, limit=40)
+    cache.put_blob(namespace, key, data)
+    cache.prune_blobs(namespace, {key}, limit=40)
     return data
 
 
