@@ -44,5 +44,8 @@ def test_split_keeps_order_and_balances():
     assert sorted(len(run) for run in runs) == [3, 4, 4]
     assert split([1], 4) == [[1]]
     assert split([], 2) == []
-    assert 1 <= worker_count(10) <= (os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
     assert worker_count(1) == 1
+    assert worker_count(cores) == min(cores, 4)  # a process per job while they fit
+    assert worker_count(100) == min(cores, 4)  # many jobs: one process per core
+    assert worker_count(100, limit=1) == 1

@@ -95,7 +95,7 @@ def render_paged(
     if missing:
         from exporter.parallel import fork_map, split, worker_count
 
-        chunks = split(missing, worker_count(len(missing), limit=2))
+        chunks = split(missing, worker_count(len(missing)))
         fresh = fork_map(lambda chunk: [_lay_out(job, *filled) for _, filled in chunk], chunks)
         for (key, _), result in zip(missing, [r for part in fresh for r in part], strict=True):
             laid[key] = result

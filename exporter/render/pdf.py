@@ -1020,7 +1020,7 @@ def _render_sheets(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[She
     """Render sheets to one PDF each, split across worker processes when worth it."""
     from exporter.parallel import fork_map, split, worker_count
 
-    workers = worker_count(len(sheets), limit=2)
+    workers = worker_count(len(sheets))
     chunks = split(sheets, workers)
     return [
         result for part in fork_map(lambda s: _render_run(job, grid, s), chunks) for result in part
