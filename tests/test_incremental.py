@@ -222,25 +222,32 @@ def test_cached_yaml_trees_give_the_same_diagnostics_and_outputs(tmp_path):
     assert (out / "deep-learning.apkg").read_bytes() == first
 
 
-def _sheet_blobs(out: Path) -> set[str]:
-    return {p.name for p in (out / ".cache" / "flashcard-sheets").glob("*.bin")}
+def _edit_and_rebuild(
+    tmp_path: Path, targets: list[str], cached: str
+) -> tuple[Path, Path, int, int]:
+    """Build the real bank, edit one answer and build again; then build the edited bank
+    from scratch elsewhere. Returns both output folders, how many blobs matching
+    ``cached`` (under build/.cache) the first build stored and how many the rebuild added."""
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    args = ["build", *(f"-t{t}" for t in targets), "--source", str(source)]
+    assert cli(*args, "--out", str(out)).exit_code == 0
+    before = {p.name for p in (out / ".cache").glob(cached)}
+    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
+    result = cli(*args, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    added = {p.name for p in (out / ".cache").glob(cached)} - before
+    cold = tmp_path / "cold"
+    assert cli(*args, "--out", str(cold)).exit_code == 0
+    return out, cold, len(before), len(added)
 
 
 def test_an_edit_re_renders_one_flashcard_sheet_and_matches_a_cold_build(tmp_path):
     """Flashcard sheets are cached by their HTML: after editing one answer only the sheet
     holding that card is laid out again, and the merged PDF is byte-identical to a build
     from scratch of the edited bank."""
-    source, out = copy_bank(tmp_path), tmp_path / "out"
-    args = ["build", "-t", "flashcards", "--source", str(source)]
-    assert cli(*args, "--out", str(out)).exit_code == 0
-    before = _sheet_blobs(out)
-    assert len(before) >= 10  # one per sheet of 8 cards
-    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
-    result = cli(*args, "--out", str(out))
-    assert result.exit_code == 0, result.output
-    assert len(_sheet_blobs(out) - before) == 1
-    cold = tmp_path / "cold"
-    assert cli(*args, "--out", str(cold)).exit_code == 0
+    out, cold, stored, added = _edit_and_rebuild(tmp_path, ["flashcards"], "flashcard-sheets/*.bin")
+    assert stored >= 10  # one per sheet of 8 cards
+    assert added == 1
     name = "deep-learning-flashcards.pdf"
     assert (out / name).read_bytes() == (cold / name).read_bytes()
     from pypdf import PdfReader
@@ -265,25 +272,15 @@ def test_flashcard_sheets_do_not_depend_on_how_they_are_batched(tmp_path, monkey
     assert (tmp_path / "batched" / name).read_bytes() == (tmp_path / "single" / name).read_bytes()
 
 
-def _segment_blobs(out: Path) -> set[str]:
-    return {p.name for p in (out / ".cache").glob("pdf-segments-*/*.bin")}
-
-
 def test_an_edit_re_lays_out_one_segment_of_the_cheat_sheet_and_quiz(tmp_path):
     """The cheat sheet and quiz are laid out in segments cached by their HTML: editing one
     answer re-lays out the cheat-sheet segment and the answer-key segment holding it, and
     the results are byte-identical to builds from scratch of the edited bank."""
-    source, out = copy_bank(tmp_path), tmp_path / "out"
-    args = ["build", "-t", "cheatsheet", "-t", "quiz", "--source", str(source)]
-    assert cli(*args, "--out", str(out)).exit_code == 0
-    before = _segment_blobs(out)
-    assert len(before) >= 5  # three levels of the cheat sheet, questions and key of the quiz
-    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
-    result = cli(*args, "--out", str(out))
-    assert result.exit_code == 0, result.output
-    assert len(_segment_blobs(out) - before) == 2
-    cold = tmp_path / "cold"
-    assert cli(*args, "--out", str(cold)).exit_code == 0
+    out, cold, stored, added = _edit_and_rebuild(
+        tmp_path, ["cheatsheet", "quiz"], "pdf-segments-*/*.bin"
+    )
+    assert stored >= 5  # three levels of the cheat sheet, questions and key of the quiz
+    assert added == 2
     for name in ("deep-learning-cheatsheet.pdf", "deep-learning-quiz.pdf"):
         assert (out / name).read_bytes() == (cold / name).read_bytes(), name
 

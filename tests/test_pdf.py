@@ -728,3 +728,26 @@ def test_web_links_in_answers_survive_stacking(tmp_path: Path) -> None:
             if "/A" in a.get_object()
         ]
         assert "https://example.org/guide" in uris, name
+
+
+def test_a_template_whose_frame_breaks_the_page_count_is_e019(tmp_path: Path) -> None:
+    """A custom template that ignores ``part`` draws its whole document as the frame: the
+    frame's pages no longer match the content's, which is reported at the template, and
+    nothing is written."""
+    from conftest import copy_bank
+
+    source = copy_bank(tmp_path)
+    templates = tmp_path / "templates"
+    (templates / "pdf").mkdir(parents=True)
+    (templates / "pdf" / "cheatsheet.html.j2").write_text(
+        "<html><body>{% for s in sections %}<p>{{ s.title }}</p>{% endfor %}"
+        '<div style="break-before: page">end</div></body></html>\n'
+    )
+    out = tmp_path / "out"
+    request = BuildRequest(source=source, out=out, targets=("cheatsheet",), templates=templates)
+    result = build(request)
+    errors = [d for d in result.diagnostics if d.code == "E019"]
+    assert len(errors) == 1, [d.format() for d in result.diagnostics]
+    assert errors[0].location.path == str(templates / "pdf" / "cheatsheet.html.j2")
+    assert "frame" in errors[0].message
+    assert not list(out.glob("*.pdf"))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exporter.cache import content_key
+from exporter.diagnostics import Location
 
 if TYPE_CHECKING:
     from exporter.render.pdf import PdfJob
@@ -179,10 +180,20 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
         return known
     document = job.layout(*filled)
     if len(document.pages) != len(pages):
-        raise RuntimeError(
-            f"{job.target}: the frame has {len(document.pages)} pages for {len(pages)} "
-            "content pages; the template's frame must not add or break pages"
+        where = Location(template)
+        for folder in job.context.template_dirs("pdf"):
+            if (folder / template).is_file():
+                where = Location(str(folder / template))
+                break
+        job.context.diagnostics.add(
+            where,
+            "E019",
+            f"template error: its frame has {len(document.pages)} pages for "
+            f"{len(pages)} content pages; with part == 'frame' a template must draw only "
+            "the frame pages of base.html.j2 (see the comment at the top of the built-in "
+            "templates)",
         )
+        return None
     identifier = content_key(job.context.bank.deck.id, job.target).encode("ascii")
     data: bytes = document.write_pdf(pdf_identifier=identifier)
     cache.put_blob(namespace, key, data)

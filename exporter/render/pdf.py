@@ -1005,15 +1005,19 @@ def _last(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def render_version() -> str:
-    """What a cached sheet PDF depends on besides its HTML: this tool's code and version
-    and the WeasyPrint release (read from package metadata: no import)."""
+    """What a cached PDF part (flashcard sheet, segment, frame) depends on besides its
+    HTML: this tool's version, the code that lays parts out and the WeasyPrint and pypdf
+    releases (read from package metadata: no import)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        weasyprint = version("weasyprint")
-    except PackageNotFoundError:  # pragma: no cover - a broken install
-        weasyprint = "?"
-    return content_key(__version__, weasyprint, Path(__file__).read_text("utf-8"))
+    releases = []
+    for package in ("weasyprint", "pypdf"):
+        try:
+            releases.append(version(package))
+        except PackageNotFoundError:  # pragma: no cover - a broken install
+            releases.append("?")
+    code = [(Path(__file__).parent / name).read_text("utf-8") for name in ("pdf.py", "paged.py")]
+    return content_key(__version__, *releases, *code)
 
 
 def _render_sheets(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[SheetResult]:
