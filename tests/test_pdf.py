@@ -751,3 +751,26 @@ def test_a_template_whose_frame_breaks_the_page_count_is_e019(tmp_path: Path) ->
     assert errors[0].location.path == str(templates / "pdf" / "cheatsheet.html.j2")
     assert "frame" in errors[0].message
     assert not list(out.glob("*.pdf"))
+
+
+def test_refused_references_are_reported_again_on_a_cached_rebuild(tmp_path: Path) -> None:
+    """Parts whose layout refused a URL are never cached, so the W107 comes back on the
+    next build instead of vanishing behind the cache."""
+    source = tmp_path / "source"
+    shutil.copytree(SMALL, source)
+    templates = tmp_path / "templates"
+    (templates / "pdf").mkdir(parents=True)
+    builtin = (REPO_ROOT / "templates" / "pdf" / "base.css").read_text()
+    (templates / "pdf" / "base.css").write_text(
+        builtin + '\nbody { background-image: url("http://example.com/bg.png"); }\n'
+    )
+    out = tmp_path / "out"
+    targets = ("cheatsheet", "flashcards", "quiz")
+    for attempt in range(2):
+        if attempt:  # any edit makes the targets stale; unchanged parts come from the cache
+            questions = sorted((source / "questions").glob("*.yaml"))[-1]
+            questions.write_text(questions.read_text() + "\n# edited\n")
+        request = BuildRequest(source=source, out=out, targets=targets, templates=templates)
+        result = build(request)
+        owners = {d.message.split(":")[0] for d in result.diagnostics if d.code == "W107"}
+        assert owners == set(targets), (attempt, [d.format() for d in result.diagnostics])

@@ -178,6 +178,7 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
     known = cache.get_blob(namespace, key)
     if known is not None:
         return known
+    refused = len(job.refused)
     document = job.layout(*filled)
     if len(document.pages) != len(pages):
         where = Location(template)
@@ -196,8 +197,9 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
         return None
     identifier = content_key(job.context.bank.deck.id, job.target).encode("ascii")
     data: bytes = document.write_pdf(pdf_identifier=identifier)
-    cache.put_blob(namespace, key, data)
-    cache.prune_blobs(namespace, {key}, limit=40)
+    if len(job.refused) == refused:  # refusals are reported on every build, never cached
+        cache.put_blob(namespace, key, data)
+        cache.prune_blobs(namespace, {key}, limit=40)
     return data
 
 
