@@ -78,7 +78,8 @@ def import_weasyprint() -> ModuleType:
     used; if that ever fails, the import is retried the normal way.
     """
     loaded = sys.modules.get("weasyprint")
-    if loaded is not None:
+    if loaded is not None:  # imported before (by us, or plainly by a caller)
+        _cache_array_types(sys.modules["weasyprint.text.ffi"].ffi)
         return loaded
     import ctypes.util
 
