@@ -346,9 +346,11 @@ ALWAYS_LAY_OUT = frozenset({"cheatsheet", "quiz"})
 
 def render_targets(context: RenderContext, names: list[str]) -> dict[str, list[Path]]:
     """Run the renderers; the heavy ones in parallel forked processes when there are two
-    or more of them and more than one core. Returns each target's output paths."""
+    or more of them and more than one core, while this process renders the light ones.
+    Returns each target's output paths."""
     heavy = [n for n in names if n in PARALLEL_TARGETS]
     parallel = len(heavy) > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+    children = _start_children(context, heavy) if parallel else []
     produced: dict[str, list[Path]] = {}
     for name in names:
         if parallel and name in heavy:
@@ -357,11 +359,15 @@ def render_targets(context: RenderContext, names: list[str]) -> dict[str, list[P
         target_renderer(name)(context)
         produced[name] = sorted(set(context.outputs.files) - before)
     if parallel:
-        produced.update(_render_in_children(context, heavy))
+        produced.update(_collect_children(context, children))
     return produced
 
 
-def _render_in_children(context: RenderContext, names: list[str]) -> dict[str, list[Path]]:
+_Child = tuple[str, Any, Any]
+"""A forked target: its name, the process and the end of the pipe its results come on."""
+
+
+def _start_children(context: RenderContext, names: list[str]) -> list[_Child]:
     import multiprocessing
 
     fork = multiprocessing.get_context("fork")
@@ -380,6 +386,10 @@ def _render_in_children(context: RenderContext, names: list[str]) -> dict[str, l
         process.start()
         send.close()
         children.append((name, process, receive))
+    return children
+
+
+def _collect_children(context: RenderContext, children: list[_Child]) -> dict[str, list[Path]]:
     produced: dict[str, list[Path]] = {}
     failures = []
     for name, process, receive in children:
