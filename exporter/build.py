@@ -111,18 +111,16 @@ class Project:
                     key = self._field_key(text, inline)
                     if key not in missing and not self.cache.contains("markdown-html", key):
                         missing[key] = (text, inline)
-        workers = min(os.cpu_count() or 1, 4)
-        if len(missing) < PARALLEL_MARKDOWN_MIN or workers < 2 or not hasattr(os, "fork"):
-            return
-        import multiprocessing
+        from exporter.parallel import fork_map, split, worker_count
 
+        workers = worker_count(len(missing))
+        if len(missing) < PARALLEL_MARKDOWN_MIN or workers < 2:
+            return
         markup.render_field("", False)  # load markdown-it once, before forking
-        items = list(missing.items())
-        chunks = [items[i::workers] for i in range(workers)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for results in pool.map(_render_markdown_chunk, chunks):
-                for key, data in results:
-                    self._remember(key, data)
+        chunks = split(list(missing.items()), workers)
+        for results in fork_map(_render_markdown_chunk, chunks):
+            for key, data in results:
+                self._remember(key, data)
 
     def topic_finder(self, taxonomy: Taxonomy) -> Callable[[str], Sequence[str]]:
         """:func:`~exporter.tagging.matched_topics` for ``taxonomy``, cached by content
