@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make build   - create .venv, install pinned dependencies, build source/ into build/
-#   make test    - the same setup, then ruff, mypy and the whole pytest suite
+#   make test    - the same setup, then ruff, mypy, the import contracts and the whole pytest suite
 # Other targets: make bench (performance report), make clean, make lock (re-pin).
 
 PYTHON ?= python3
@@ -15,16 +15,14 @@ PYTEST_ARGS ?=
 build: $(STAMP)
 	$(BIN)/exporter build
 
-test: $(STAMP)
-	$(BIN)/ruff check exporter tests bench
-	$(BIN)/ruff format --check exporter tests bench
-	$(BIN)/mypy exporter
+test: lint
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check exporter tests bench
 	$(BIN)/ruff format --check exporter tests bench
 	$(BIN)/mypy exporter
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -63,14 +63,16 @@ def spy(*args, **kwargs):
     captured.append({"string": kwargs.get("string"), "base_url": kwargs.get("base_url")})
     return real(*args, **kwargs)
 weasyprint.HTML = spy
-import exporter.parallel, exporter.render.pdf as pdf
-from exporter.cli import main
+import exporter.core.workers
+import exporter.render.pdf.cheatsheet as cheatsheet
+import exporter.render.pdf.flashcards as flashcards
+from exporter.cli.commands import main
 # the naive way: one process, the whole document in one WeasyPrint call (every flashcard
 # sheet in one document, the cheat sheet as one segment)
-pdf.FLASHCARD_BATCH = 10**9
-exporter.parallel.worker_count = lambda jobs, limit=4: 1
-whole = pdf.cheatsheet_segments
-pdf.cheatsheet_segments = lambda sections, low=0, high=0: whole(sections, 10**9, 10**9)
+flashcards.FLASHCARD_BATCH = 10**9
+exporter.core.workers.worker_count = lambda jobs, limit=4: 1
+whole = cheatsheet.cheatsheet_segments
+cheatsheet.cheatsheet_segments = lambda sections, low=0, high=0: whole(sections, 10**9, 10**9)
 try:
     main(sys.argv[2:])
 except SystemExit:

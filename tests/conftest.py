@@ -15,7 +15,7 @@ Fixtures
     makes ``tmp_path`` the working directory, so locations print as ``source/…``.
 
 ``run_cli``
-    Runs ``exporter.cli.main`` in-process with :class:`click.testing.CliRunner`, from
+    Runs ``exporter.cli.commands.main`` in-process with :class:`click.testing.CliRunner`, from
     ``tmp_path`` as working directory (so ``--source`` defaults to ``tmp_path/source``,
     diagnostics print as ``source/questions/…`` and the cache lands in ``tmp_path/build``).
     Unexpected exceptions propagate: a test fails loudly instead of seeing a traceback in
@@ -40,10 +40,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from exporter.diagnostics import Diagnostics
-from exporter.loader import load_source
-from exporter.model import Bank
-from exporter.validate import validate
+from exporter.core.diagnostics import Diagnostics
+from exporter.core.model import Bank
+from exporter.source.loader import load_source
+from exporter.source.validate import validate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The checkout: ``source/`` is the real bank."""
@@ -179,7 +179,7 @@ def make_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeSource:
 
 def invoke_cli(args: Sequence[str], cwd: Path | None = None) -> Result:
     """Run ``exporter <args>`` in-process (from ``cwd`` when given); exceptions propagate."""
-    from exporter.cli import main
+    from exporter.cli.commands import main
 
     runner = CliRunner()
     previous = Path.cwd()
@@ -236,7 +236,7 @@ def load_bank(source: Path, ignore: Sequence[str] = ()) -> tuple[Bank | None, Di
 
 def diagnostic_lines(source: Path, ignore: Sequence[str] = ()) -> list[str]:
     """The formatted diagnostics of a source folder, sorted, as the CLI prints them."""
-    from exporter.build import load_project
+    from exporter.build.project import load_project
 
     project = load_project(source, ignore=ignore)
     return [item.format() for item in project.diagnostics]

@@ -41,13 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import DECK_YAML, QUESTIONS_YAML, TAXONOMY_YAML, write_source
 
-from exporter.build import load_project
-from exporter.diagnostics import RULES, Diagnostics
-from exporter.latex import latex_error
-from exporter.loader import Node, parse_yaml
-from exporter.markup import render_field
-from exporter.notes import sanitize
-from exporter.validate import image_problem
+from exporter.build.project import load_project
+from exporter.core.diagnostics import RULES, Diagnostics
+from exporter.render.anki.notes import sanitize
+from exporter.source.loader import Node, parse_yaml
+from exporter.text.latex import latex_error
+from exporter.text.markup import render_field
+from exporter.text.media import image_problem
 
 DEADLINE_MS = 2000
 

@@ -21,10 +21,11 @@ from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPack
 from click.testing import CliRunner
 from conftest import copy_bank, edit_bank
 
-from exporter.cli import main
-from exporter.lock import LOCK_NAME, read_lock
-from exporter.notes import NOTE_FIELDS, TEMPLATE_NAME, removed_by_sanitizer, sanitize
-from exporter.render.anki import note_guid, notetype_id
+from exporter.build.lock import LOCK_NAME, read_lock
+from exporter.cli.commands import main
+from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME, note_guid
+from exporter.render.anki.notes import removed_by_sanitizer, sanitize
+from exporter.render.anki.package import notetype_id
 
 REPO = Path(__file__).resolve().parent.parent
 IF_NEWER = ie.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
@@ -147,8 +148,8 @@ def test_field_and_template_names_are_frozen(tmp_path):
 
 def test_ids_are_stable_functions_of_names(tmp_path):
     """Published ids must never change: these values are in users' collections."""
-    from exporter.diagnostics import Location
-    from exporter.model import Deck
+    from exporter.core.diagnostics import Location
+    from exporter.core.model import Deck
 
     deck = Deck("deep-learning", "T", "", ("basic",), Location("x"))
     assert notetype_id(deck) == notetype_id(deck)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.build import load_project
-from exporter.markup import word_count
-from exporter.stats import bank_stats
+from exporter.build.project import load_project
+from exporter.source.stats import bank_stats
+from exporter.text.markup import word_count
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seeds" / "000_31c63ba55efec47f.txt"

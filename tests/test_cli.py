@@ -13,7 +13,7 @@ import pytest
 from conftest import DECK_YAML, QUESTIONS_YAML, REAL_SOURCE, REPO_ROOT, ROOTS, MakeSource, RunCli
 
 from exporter import __version__
-from exporter.cli import main
+from exporter.cli.commands import main
 
 PLANTED = ROOTS / "planted-15"
 
@@ -134,7 +134,7 @@ def test_unreadable_question_file_exits_2(make_source: MakeSource, run_cli: RunC
 def test_file_too_large_exits_2(
     make_source: MakeSource, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from exporter import loader
+    from exporter.source import loader
 
     make_source(QUESTIONS_YAML + "#" * 5000 + "\n")
     monkeypatch.setattr(loader, "MAX_FILE_BYTES", 4096)
@@ -258,7 +258,7 @@ def test_python_m_exporter_version() -> None:
 def test_validate_and_stats_do_not_import_renderers(tmp_path: Path, command: str) -> None:
     code = (
         "import sys\n"
-        "from exporter.cli import main\n"
+        "from exporter.cli.commands import main\n"
         "try:\n"
         "    main([sys.argv[1], '--source', sys.argv[2], '--out', sys.argv[3], '-q'])\n"
         "except SystemExit as exit:\n"

@@ -13,11 +13,11 @@ from conftest import QUESTIONS_YAML, load_bank, write_source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.diagnostics import RULES, Diagnostics
-from exporter.latex import latex_error
-from exporter.loader import parse_yaml
-from exporter.markup import render_field
-from exporter.model import QUESTION_FIELDS
+from exporter.core.diagnostics import RULES, Diagnostics
+from exporter.core.model import QUESTION_FIELDS
+from exporter.source.loader import parse_yaml
+from exporter.text.latex import latex_error
+from exporter.text.markup import render_field
 
 FUZZ = settings(
     max_examples=100,

@@ -18,11 +18,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from exporter.cli import main
-from exporter.diagnostics import Diagnostics
+from exporter.cli.commands import main
+from exporter.cli.importing import detect_format
+from exporter.core.diagnostics import Diagnostics
 from exporter.importers import hyphens
 from exporter.importers.apkg import read_sqlite, read_with_anki
-from exporter.importers.command import detect_format
 from exporter.importers.common import (
     ImportedQuestion,
     ImportFailed,
@@ -36,8 +36,8 @@ from exporter.importers.common import (
 from exporter.importers.htmlmd import html_to_markdown
 from exporter.importers.hyphens import HyphenRepair
 from exporter.importers.text import parse_text
-from exporter.loader import load_source
-from exporter.validate import validate
+from exporter.source.loader import load_source
+from exporter.source.validate import validate
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "import"
@@ -598,8 +598,8 @@ def test_emitted_yaml_round_trips_through_the_loader(tmp_path: Path) -> None:
 def test_our_own_html_converts_back_to_equivalent_markdown() -> None:
     """Every field of the real bank, rendered as in our packages, converts back to Markdown
     that renders to the same HTML."""
-    from exporter import markup
-    from exporter.notes import sanitize
+    from exporter.render.anki.notes import sanitize
+    from exporter.text import markup
 
     def normal(fragment: str) -> str:
         return re.sub(r"\s+", " ", fragment).replace("> <", "><").strip()

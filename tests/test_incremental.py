@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import copy_bank, edit_bank
 
-from exporter.cli import main
-from exporter.lock import LOCK_NAME, read_lock
+from exporter.build.lock import LOCK_NAME, read_lock
+from exporter.cli.commands import main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def test_noop_rebuild_does_not_import_weasyprint_or_genanki(tmp_path):
     source, out = copy_bank(tmp_path), tmp_path / "out"
     assert cli("build", "-t", "anki", "--source", str(source), "--out", str(out)).exit_code == 0
     code = (
-        "import sys; from exporter.cli import main\n"
+        "import sys; from exporter.cli.commands import main\n"
         "try:\n main(['build','-t','anki','--source',sys.argv[1],'--out',sys.argv[2]])\n"
         "except SystemExit: pass\n"
         "print(sorted(m for m in ('weasyprint','genanki','markdown_it') if m in sys.modules))"
@@ -120,7 +120,7 @@ def test_removed_question_is_an_error_unless_allowed(tmp_path):
 
 def test_a_save_during_a_build_makes_the_next_build_stale(tmp_path, monkeypatch):
     """The manifest keys outputs on the inputs as read, not as they are after the build."""
-    import exporter.build as pipeline
+    import exporter.build.pipeline as pipeline
 
     source, out = copy_bank(tmp_path), tmp_path / "out"
     real = pipeline.target_renderer
@@ -174,12 +174,12 @@ def test_pdfs_do_not_depend_on_where_the_source_is_checked_out(tmp_path):
 
 def test_parallel_markdown_rendering_gives_the_same_deck(tmp_path, monkeypatch):
     """Large cold builds render Markdown in worker processes; the result must not change."""
-    import exporter.build as pipeline
+    import exporter.build.project as project
 
     source = copy_bank(tmp_path)
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     assert cli("build", "-t", "anki", "--source", str(source), "--out", str(serial)).exit_code == 0
-    monkeypatch.setattr(pipeline, "PARALLEL_MARKDOWN_MIN", 10)
+    monkeypatch.setattr(project, "PARALLEL_MARKDOWN_MIN", 10)
     result = cli("build", "-t", "anki", "--source", str(source), "--out", str(parallel))
     assert result.exit_code == 0, result.output
     for name in ("markdown-html.json", "markdown-findings.json"):
@@ -259,13 +259,13 @@ def test_an_edit_re_renders_one_flashcard_sheet_and_matches_a_cold_build(tmp_pat
 def test_flashcard_sheets_do_not_depend_on_how_they_are_batched(tmp_path, monkeypatch):
     """Workers lay sheets out in batches; one sheet per layout in one process must give
     the same bytes as the default batches split across processes."""
-    import exporter.parallel as parallel
-    import exporter.render.pdf as pdf
+    import exporter.core.workers as parallel
+    import exporter.render.pdf.flashcards as flashcards
 
     source = copy_bank(tmp_path)
     args = ["build", "-t", "flashcards", "--source", str(source)]
     assert cli(*args, "--out", str(tmp_path / "batched")).exit_code == 0
-    monkeypatch.setattr(pdf, "FLASHCARD_BATCH", 1)
+    monkeypatch.setattr(flashcards, "FLASHCARD_BATCH", 1)
     monkeypatch.setattr(parallel, "worker_count", lambda jobs, limit=4: 1)
     assert cli(*args, "--out", str(tmp_path / "single")).exit_code == 0
     name = "deep-learning-flashcards.pdf"
@@ -286,7 +286,7 @@ def test_an_edit_re_lays_out_one_segment_of_the_cheat_sheet_and_quiz(tmp_path):
 
 
 def test_segments_laid_out_in_one_process_match_the_parallel_ones(tmp_path, monkeypatch):
-    import exporter.parallel as parallel
+    import exporter.core.workers as parallel
 
     source = copy_bank(tmp_path)
     args = ["build", "-t", "cheatsheet", "-t", "quiz", "--source", str(source)]

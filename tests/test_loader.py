@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import DECK_YAML, QUESTIONS_YAML, TAXONOMY_YAML, MakeSource, load_bank
 
-from exporter import loader
-from exporter.diagnostics import Diagnostics, Location
-from exporter.loader import Node, load_file, load_source, parse_yaml, read_text
+from exporter.core.diagnostics import Diagnostics, Location
+from exporter.source import loader
+from exporter.source.loader import Node, load_file, load_source, parse_yaml, read_text
 
 
 def parse(text: str) -> tuple[Node | None, list[str]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from exporter import markup
-from exporter.latex import latex_error
-from exporter.markup import Finding, RenderedField, render_field, to_html
+from exporter.text import markup
+from exporter.text.latex import latex_error
+from exporter.text.markup import Finding, RenderedField, render_field, to_html
 
 
 def test_paragraphs_emphasis_and_lists() -> None:

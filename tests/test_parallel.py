@@ -1,4 +1,4 @@
-"""Forked worker processes (`exporter.parallel`): order, errors and dead workers."""
+"""Forked worker processes (`exporter.core.workers`): order, errors and dead workers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from exporter.parallel import fork_map, split, worker_count
+from exporter.core.workers import fork_map, split, worker_count
 
 
 def test_results_come_back_in_order_from_separate_processes():

@@ -21,17 +21,13 @@ import pytest
 from conftest import DECK_YAML, REPO_ROOT, ROOTS, TAXONOMY_YAML
 from pypdf import PdfReader
 
-from exporter.build import BuildRequest, BuildResult, build
-from exporter.cache import Cache
-from exporter.mathsvg import CACHE_NAMESPACE, MathRenderer
-from exporter.render.pdf import (
-    PAPER_MM,
-    CardGrid,
-    allowed_file,
-    make_url_fetcher,
-    quiz_order,
-    url_allowed,
-)
+from exporter.build.pipeline import BuildRequest, BuildResult, build
+from exporter.core.cache import Cache
+from exporter.render.pdf.fetcher import allowed_file, make_url_fetcher, url_allowed
+from exporter.render.pdf.grid import CardGrid
+from exporter.render.pdf.job import PAPER_MM
+from exporter.render.pdf.math import CACHE_NAMESPACE, MathRenderer
+from exporter.render.pdf.quiz import quiz_order
 
 pytestmark = pytest.mark.filterwarnings("ignore:path is deprecated:DeprecationWarning")
 
@@ -585,7 +581,11 @@ def test_formula_ziamath_cannot_draw_is_e011(make_source: Any, tmp_path: Path) -
 
 
 def test_weasyprint_is_not_imported_by_the_module() -> None:
-    code = "import sys, exporter.render.pdf, exporter.mathsvg; print('weasyprint' in sys.modules)"
+    modules = ", ".join(
+        f"exporter.render.pdf.{name}"
+        for name in ("cheatsheet", "flashcards", "quiz", "paged", "job", "math", "fit")
+    )
+    code = f"import sys, {modules}; print('weasyprint' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 
@@ -596,7 +596,7 @@ def test_weasyprint_import_helper_restores_ctypes_and_keeps_font_subsetting() ->
     code = (
         "import ctypes.util\n"
         "before = ctypes.util.find_library\n"
-        "from exporter.render.pdf import import_weasyprint\n"
+        "from exporter.render.pdf.weasy import import_weasyprint\n"
         "weasyprint = import_weasyprint()\n"
         "from weasyprint.text.ffi import ffi, harfbuzz_subset\n"
         "array = ffi.new('unsigned int[3]', [7, 8, 9])\n"
@@ -615,7 +615,7 @@ def test_weasyprint_import_helper_restores_ctypes_and_keeps_font_subsetting() ->
 
 
 def test_cheatsheet_segments_cut_at_sections_then_topics() -> None:
-    from exporter.render.pdf import cheatsheet_segments
+    from exporter.render.pdf.cheatsheet import cheatsheet_segments
 
     def section(name: str, *sizes: int) -> dict[str, Any]:
         topics = [

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from exporter.build import load_project
-from exporter.cli import main
-from exporter.scaffold import slugify, unique_id, yaml_scalar
+from exporter.build.project import load_project
+from exporter.cli.commands import main
+from exporter.cli.new import slugify, unique_id, yaml_scalar
 
 DECK = """\
 # The test deck.

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import MakeSource, load_bank
 
-from exporter.build import Selection
-from exporter.diagnostics import Location
-from exporter.model import Question, Taxonomy, Topic
-from exporter.stats import bank_stats
-from exporter.tagging import matched_topics, rule_words, tag_questions, topics_for
+from exporter.build.pipeline import Selection
+from exporter.core.diagnostics import Location
+from exporter.core.model import Question, Taxonomy, Topic
+from exporter.source.stats import bank_stats
+from exporter.source.tagging import matched_topics, rule_words, tag_questions, topics_for
 
 HERE = Location("t.yaml")
 
@@ -176,7 +176,7 @@ def test_cached_auto_tags_follow_a_changed_taxonomy_rule(tmp_path) -> None:
     gives the same topics, and a new rule is applied at once."""
     from conftest import copy_bank
 
-    from exporter.build import load_project
+    from exporter.build.project import load_project
 
     source, cache = copy_bank(tmp_path), tmp_path / "cache"
 

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 from conftest import PNG_BYTES, MakeSource, codes, load_bank
 
-from exporter.diagnostics import RULES, Diagnostic, Diagnostics, Location, Severity
-from exporter.validate import did_you_mean, image_problem, near_duplicates
+from exporter.core.diagnostics import (
+    RULES,
+    Diagnostic,
+    Diagnostics,
+    Location,
+    Severity,
+    did_you_mean,
+)
+from exporter.source.validate import near_duplicates
+from exporter.text.media import image_problem
 
 Q = "source/questions/basic.yaml"
 DECK = "source/deck.yaml"
@@ -473,11 +481,11 @@ def test_e013_image_names_are_urls_so_percent_encoding_is_decoded(make_source: M
 def test_e013_image_that_is_not_an_image_or_too_large(
     make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from exporter import notes
+    from exporter.text import media
 
     details = "  details: |\n    ![a](images/fake.png)\n    ![b](images/big.png)\n"
     files = {"images/fake.png": b"<svg/>", "images/big.png": PNG_BYTES + b"\0" * 100}
-    monkeypatch.setattr(notes, "MAX_MEDIA_BYTES", 100)
+    monkeypatch.setattr(media, "MAX_MEDIA_BYTES", 100)
     assert problems(make_source, one_question(details), files=files) == [
         f"{Q}:6:5: E013 'images/fake.png' is not a PNG, JPEG, GIF or WebP image",
         f"{Q}:7:5: E013 image 'images/big.png' is {len(files['images/big.png'])} bytes; "

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.build import BuildRequest
-from exporter.watch import WatchFilter, watch_loop
+from exporter.build.pipeline import BuildRequest
+from exporter.cli.watch import WatchFilter, watch_loop
 
 DECK = "id: t\ntitle: T\nlevels: [basic]\n"
 TAXONOMY = "tags:\n  topic:\n    title: Topic\n    match: [alpha]\n"

@@ -3,6 +3,6 @@
 Each importer is a pure function from a file and :class:`~exporter.importers.common.ImportOptions`
 to an :class:`~exporter.importers.common.ImportResult` (the questions it made, what it skipped
 and why, notes such as repaired hyphens). The ``exporter import`` command
-(:mod:`exporter.importers.command`) gives the questions ids, refuses clashes with the bank,
+(:mod:`exporter.cli.importing`) gives the questions ids, refuses clashes with the bank,
 writes one new YAML file and validates the whole source.
 """

@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exporter.core.identity import ID_PATTERN, NOTE_FIELDS
 from exporter.importers.common import ImportFailed, ImportOptions, ImportResult
 from exporter.importers.fields import NoteInput, note_question
 from exporter.importers.htmlmd import markdown_url
-from exporter.notes import NOTE_FIELDS
-from exporter.validate import ID_PATTERN
 
 COLLECTION_NAMES = ("collection.anki21b", "collection.anki21", "collection.anki2")
 """The collection files a package may hold, newest format first (newer packages also

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from exporter.validate import ID_PATTERN
+from exporter.core.identity import ID_PATTERN
 
 MAX_ID_LENGTH = 60
 """Generated ids are cut (at a word boundary) to at most this many characters."""

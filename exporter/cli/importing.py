@@ -16,7 +16,9 @@ from typing import Any
 
 import click
 
-from exporter.cli import EXIT_PROBLEMS, EXIT_USAGE, Settings, project_options, report
+from exporter.cli.options import EXIT_PROBLEMS, EXIT_USAGE, Settings, project_options, report
+from exporter.core.diagnostics import did_you_mean
+from exporter.core.identity import ID_PATTERN
 from exporter.importers.common import (
     ImportedQuestion,
     ImportFailed,
@@ -28,7 +30,6 @@ from exporter.importers.common import (
     normalize_name,
     questions_yaml,
 )
-from exporter.validate import ID_PATTERN, did_you_mean
 
 FORMATS = ("auto", "text", "csv", "tsv", "apkg")
 """The ``--format`` choices."""
@@ -96,8 +97,8 @@ def _parse_map(values: Sequence[str], levels: Sequence[str]) -> dict[str, str]:
 
 def _existing_ids(source: Path) -> dict[str, str]:
     """Every id in the source's question files (valid or not) and where it is defined."""
-    from exporter.diagnostics import Diagnostics
-    from exporter.loader import load_source
+    from exporter.core.diagnostics import Diagnostics
+    from exporter.source.loader import load_source
 
     raw = load_source(source, Diagnostics())
     found: dict[str, str] = {}
@@ -125,7 +126,7 @@ def _clash(questions: Sequence[ImportedQuestion], project: Any, source: Path) ->
             f"id '{question.id}' ({question.origin}) is already defined at {where}{more}; "
             "nothing written (rename it, or use --id-prefix)"
         )
-    from exporter.render.anki import note_guid
+    from exporter.core.identity import note_guid
 
     bank = project.bank
     guids = {q.guid or note_guid(bank.deck.id, q.id): q for q in bank.questions}
@@ -160,7 +161,7 @@ def _check_guids(result: ImportResult) -> None:
 
 def _drop_derived_tags(questions: Sequence[ImportedQuestion], taxonomy: Any) -> None:
     """Leave out tags the taxonomy's match rules find anyway (our own packages list all)."""
-    from exporter.tagging import matched_topics
+    from exporter.source.tagging import matched_topics
 
     for question in questions:
         derived = set(matched_topics(question.question, taxonomy))
@@ -295,7 +296,7 @@ def import_command(
     Writes source/questions/<name>.yaml (never overwriting) and validates the source.
     Exits 1 when an id is already in the bank, 2 when the file exists.
     """
-    from exporter.build import load_project
+    from exporter.build.project import load_project
 
     if not settings.source.is_dir():
         raise click.UsageError(f"source folder '{settings.source}' does not exist")
@@ -393,7 +394,7 @@ def import_command(
             settings.info(f"dry run: would copy {len(media)} images to {folder}")
         settings.info(f"dry run: would write {output}; nothing written")
         return report(settings, _validate_with(settings, output, text, media).diagnostics)
-    from exporter.output import OutputError, write_atomic
+    from exporter.core.output import OutputError, write_atomic
 
     for target, data in [*media.items(), (output, text.encode("utf-8"))]:
         try:
@@ -410,8 +411,8 @@ def import_command(
 
 def _check_round_trip(text: str, output: Path, expected: int) -> None:
     """The emitted YAML must read back as exactly the questions written (a bug otherwise)."""
-    from exporter.diagnostics import Diagnostics
-    from exporter.loader import parse_yaml
+    from exporter.core.diagnostics import Diagnostics
+    from exporter.source.loader import parse_yaml
 
     diagnostics = Diagnostics()
     root = parse_yaml(text, str(output), diagnostics)
@@ -423,10 +424,10 @@ def _check_round_trip(text: str, output: Path, expected: int) -> None:
 def _validate_with(settings: Settings, output: Path, text: str, media: dict[Path, bytes]) -> Any:
     """The source validated as if ``text`` were written to ``output`` (for ``--dry-run``);
     images the import would copy (``media``) are not reported missing."""
-    from exporter.build import Project
-    from exporter.diagnostics import Diagnostics
-    from exporter.loader import SourceFile, display_path, load_source, parse_yaml
-    from exporter.validate import validate
+    from exporter.build.project import Project
+    from exporter.core.diagnostics import Diagnostics, display_path
+    from exporter.source.loader import SourceFile, load_source, parse_yaml
+    from exporter.source.validate import validate
 
     diagnostics = Diagnostics(ignore=frozenset(settings.ignore))
     project = Project(settings.source, None, diagnostics)

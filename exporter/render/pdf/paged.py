@@ -24,13 +24,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from exporter.cache import content_key
-from exporter.diagnostics import Location
-
-if TYPE_CHECKING:
-    from exporter.render.pdf import PdfJob
+from exporter.core.cache import content_key
+from exporter.core.diagnostics import Location
+from exporter.render.pdf.job import PdfJob, render_version
 
 SEGMENTS_NAMESPACE = "pdf-segments-{target}"
 """Cache namespace of a target's laid-out segments: PDF blobs and their page facts."""
@@ -68,9 +66,8 @@ def render_paged(
     ``values`` go to every part; ``segments`` are the per-segment values (at least one),
     passed as ``segment``. Nothing is queued when a template error was reported (E019).
     """
-    from exporter.render.pdf import render_version
 
-    cache = job.context.project.cache
+    cache = job.context.cache
     version = render_version()
     namespace = SEGMENTS_NAMESPACE.format(target=job.target)
     keyed: list[tuple[str, tuple[str, str]]] = []
@@ -94,7 +91,7 @@ def render_paged(
             laid[key] = Laid(pdf, int(known["pages"]), known["marks"], known["box"], [])
     missing = [(key, filled) for key, filled in keyed if key not in laid]
     if missing:
-        from exporter.parallel import fork_map, split, worker_count
+        from exporter.core.workers import fork_map, split, worker_count
 
         chunks = split(missing, worker_count(len(missing)))
         fresh = fork_map(lambda chunk: [_lay_out(job, *filled) for _, filled in chunk], chunks)
@@ -144,7 +141,6 @@ def _lay_out(job: PdfJob, html: str, base_url: str) -> Laid:
 
 def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]) -> bytes | None:
     """The frame document for the laid-out segments (cached by its HTML)."""
-    from exporter.render.pdf import render_version
 
     pages: list[dict[str, Any]] = []
     for part in parts:
@@ -172,7 +168,7 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
     )
     if filled is None:
         return None
-    cache = job.context.project.cache
+    cache = job.context.cache
     namespace = FRAMES_NAMESPACE.format(target=job.target)
     key = content_key(render_version(), *filled)
     known = cache.get_blob(namespace, key)

@@ -4,7 +4,7 @@
 the first chunk and a forked child each of the others. Children inherit everything already
 loaded (no pickling of inputs), send their result back through a pipe, and leave with
 ``os._exit`` so that tearing down large object graphs (WeasyPrint layouts) costs nothing.
-It works from any process, including the forked workers of :mod:`exporter.build`.
+It works from any process, including the forked workers of :mod:`exporter.build.pipeline`.
 """
 
 from __future__ import annotations

@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exporter.cache import Cache
-from exporter.diagnostics import Diagnostics, Location
-from exporter.loader import display_path
-from exporter.lock import (
+from exporter.build.lock import (
     LOCK_NAME,
     Lock,
     LockError,
@@ -22,8 +19,16 @@ from exporter.lock import (
     read_lock,
     update_lock,
 )
-from exporter.model import Bank
-from exporter.notes import NoteContent, NoteType, NoteTypeError, build_note, load_notetype
+from exporter.core.cache import Cache
+from exporter.core.diagnostics import Diagnostics, Location, display_path
+from exporter.core.model import Bank
+from exporter.render.anki.notes import (
+    NoteContent,
+    NoteType,
+    NoteTypeError,
+    build_note,
+    load_notetype,
+)
 
 ANKI_ACTION = {
     "new": "add",

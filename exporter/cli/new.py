@@ -21,12 +21,20 @@ from pathlib import Path
 import click
 import yaml
 
-from exporter.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Settings, project_options, report
-from exporter.diagnostics import Diagnostics, Location
-from exporter.loader import Node, RawSource, SourceFile, display_path, load_file
-from exporter.lock import LOCK_NAME, LockError, read_lock
-from exporter.model import Deck
-from exporter.validate import ID_PATTERN, build_deck, build_taxonomy, did_you_mean
+from exporter.build.lock import LOCK_NAME, LockError, read_lock
+from exporter.cli.options import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    Settings,
+    project_options,
+    report,
+)
+from exporter.core.diagnostics import Diagnostics, Location, did_you_mean, display_path
+from exporter.core.identity import ID_PATTERN
+from exporter.core.model import Deck
+from exporter.source.loader import Node, RawSource, SourceFile, load_file
+from exporter.source.validate import build_deck, build_taxonomy
 
 MAX_SLUG_LENGTH = 50
 """Longest id :func:`slugify` makes (cut at a word boundary)."""

@@ -20,8 +20,8 @@ from typing import Any
 
 import click
 
-from exporter.build import PDF_TARGETS, BuildRequest, build
-from exporter.cli import (
+from exporter.build.pipeline import PDF_TARGETS, BuildRequest, build
+from exporter.cli.options import (
     EXIT_OK,
     EXIT_USAGE,
     Settings,
@@ -29,8 +29,8 @@ from exporter.cli import (
     project_options,
     require_source,
 )
-from exporter.loader import display_path
-from exporter.output import OutputError
+from exporter.core.diagnostics import display_path
+from exporter.core.output import OutputError
 
 Printer = Callable[[str], None]
 """Where the loop's lines go (the command echoes them to stderr)."""
@@ -46,7 +46,7 @@ _IGNORED_NAMES = (
     re.compile(r"^\.#"),  # emacs lock files
     re.compile(r"^#.*#$"),  # emacs auto-save files
     re.compile(r"^4913$"),  # vim's "can I write here?" probe
-    re.compile(r"^\..*\.tmp$"),  # our own atomic writes (exporter.output.write_atomic)
+    re.compile(r"^\..*\.tmp$"),  # our own atomic writes (exporter.core.output.write_atomic)
     re.compile(r"\.___jb_...___$"),  # JetBrains safe-write files
     re.compile(r"^\.DS_Store$"),
     re.compile(r"\.py[cod]$"),
@@ -221,9 +221,9 @@ def watch_loop(
 
 def _build_options() -> list[click.Parameter]:
     """The options of ``exporter build`` that make sense while watching (copies)."""
-    from exporter import cli
+    from exporter.cli import commands
 
-    return [copy.copy(p) for p in cli.build.params if p.name not in _BUILD_PARAMS_SKIPPED]
+    return [copy.copy(p) for p in commands.build.params if p.name not in _BUILD_PARAMS_SKIPPED]
 
 
 @project_options

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from exporter.diagnostics import Location
+from exporter.core.diagnostics import Location
 
 QUESTION_FIELDS = (
     "id",
     "level",
     "question",
     "answer",
+    "key",
     "details",
     "tags",
     "seed",
@@ -19,8 +20,10 @@ QUESTION_FIELDS = (
     "guid",
 )
 """Every key a question may have, in the order the README documents them."""
-MARKDOWN_FIELDS = ("question", "answer", "details")
+MARKDOWN_FIELDS = ("question", "key", "answer", "details")
 """The question keys whose values are Markdown."""
+INLINE_FIELDS = frozenset({"question", "key"})
+"""The Markdown keys that are one inline line (no blocks)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Question:
     answer: str
     location: Location
     details: str = ""
+    key: str = ""
+    """The key fact in one or two lines (inline Markdown), for the cheat sheet."""
     tags: tuple[str, ...] = ()
     seed: tuple[int, ...] = ()
     retired: bool = False

@@ -1,7 +1,7 @@
 """LaTeX formulas → SVG drawn by ziamath, for the PDF renderer.
 
 The rendered Markdown keeps math as ``<span class="math math-inline">\\(…\\)</span>`` and
-``<div class="math math-display">\\[…\\]</div>`` (see :mod:`exporter.markup`).
+``<div class="math math-display">\\[…\\]</div>`` (see :mod:`exporter.text.markup`).
 :func:`replace_math` swaps each for a drawing of the formula:
 
 * Formulas are drawn once at :data:`DRAW_SIZE` SVG units per em and sized in the page
@@ -13,7 +13,7 @@ The rendered Markdown keeps math as ``<span class="math math-inline">\\(…\\)</
 * ``ziamath.config.svg2`` is turned off so every glyph is a plain ``<path>``: with SVG 2
   glyphs become ``<symbol id=…>`` definitions whose ids repeat across formulas, which
   inline SVG in one HTML document cannot have.
-* Drawings are cached by content (:func:`exporter.cache.content_key` of the formula, mode
+* Drawings are cached by content (:func:`exporter.core.cache.content_key` of the formula, mode
   and size) in the project's cache namespace ``math-svg``, so a rebuild only draws new
   formulas. A formula ziamath cannot draw is cached as its error and shown as its LaTeX
   source in monospace.
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.cache import Cache, content_key
+from exporter.core.cache import Cache, content_key
 
 DRAW_SIZE = 20.0
 """ziamath's font size when drawing: SVG user units per em of the drawn formula."""

@@ -87,7 +87,7 @@ class Cache:
         """Write back the namespaces that changed; failures only cost speed next time."""
         if self.folder is None:
             return
-        from exporter.output import write_atomic
+        from exporter.core.output import write_atomic
 
         for namespace in sorted(self.dirty):
             payload = {"version": self.version, "entries": self.data[namespace]}
@@ -114,7 +114,7 @@ class Cache:
         if self.folder is None:
             self.blobs[(namespace, key)] = data
             return
-        from exporter.output import write_atomic
+        from exporter.core.output import write_atomic
 
         with contextlib.suppress(OSError):
             write_atomic(self.folder / namespace / f"{key}.bin", data, sync=False)

@@ -18,16 +18,12 @@ from typing import Any
 
 import genanki
 
-from exporter.build import RenderContext
-from exporter.model import Deck, Question
-from exporter.notes import NOTE_FIELDS, TEMPLATE_NAME, NoteContent, NoteType, stable_id
+from exporter.core.context import RenderContext
+from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME, note_guid, stable_id
+from exporter.core.model import Deck, Question
+from exporter.render.anki.notes import NoteContent, NoteType
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-def note_guid(deck_id: str, question_id: str) -> str:
-    """The note's GUID: stable across edits of the text, unique per deck and question."""
-    return str(genanki.guid_for(deck_id, question_id))
 
 
 def notetype_id(deck: Deck) -> int:

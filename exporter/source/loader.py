@@ -8,7 +8,6 @@ diagnostic instead. Duplicate mapping keys, which PyYAML silently collapses, are
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from exporter.cache import Cache, content_key
-from exporter.diagnostics import Diagnostic, Diagnostics, Location
+from exporter.core.cache import Cache, content_key
+from exporter.core.diagnostics import Diagnostic, Diagnostics, Location, display_path
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -101,15 +100,6 @@ class RawSource:
     deck: SourceFile | None
     taxonomy: SourceFile | None
     questions: list[SourceFile] = field(default_factory=list)
-
-
-def display_path(path: Path) -> str:
-    """The path as shown in messages: relative to the working directory when inside it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # pragma: no cover - other drive on Windows
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
 
 
 def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:

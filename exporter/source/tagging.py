@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from exporter.model import Question, Taxonomy
+from exporter.core.model import Question, Taxonomy
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -137,6 +137,6 @@ def tag_questions(
 
 def rules_fingerprint(taxonomy: Taxonomy) -> str:
     """A hash of every topic id and rule: what :func:`matched_topics` depends on."""
-    from exporter.cache import content_key
+    from exporter.core.cache import content_key
 
     return content_key(*(f"{topic.id}\0" + "\0".join(topic.match) for topic in taxonomy.topics))

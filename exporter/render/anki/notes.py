@@ -15,15 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from exporter.cache import Cache, content_key
-from exporter.diagnostics import Diagnostics, Location
-from exporter.model import Deck, Question
-
-NOTE_FIELDS = ("Question", "Answer", "Details", "Id", "Source")
-"""The note type's field names. Frozen: renaming one is a schema change in Anki."""
-
-MAX_MEDIA_BYTES = 5 * 1024 * 1024
-"""An image larger than this is not bundled (E013)."""
+from exporter.core.cache import Cache, content_key
+from exporter.core.diagnostics import Diagnostics, Location
+from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME
+from exporter.core.model import Deck, Question
+from exporter.text.media import MAX_MEDIA_BYTES, sniff_image
 
 _ALLOWED_TAGS = {
     "a", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4",
@@ -44,23 +40,6 @@ _ALLOWED_ATTRIBUTES = {
 _TAG_SIGNATURE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
 _ATTR_NAME = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=")
 _IMG_SRC = re.compile(r'(<img\b[^>]*\bsrc=")([^"]*)(")')
-
-_IMAGE_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpg"),
-    (b"GIF87a", "gif"),
-    (b"GIF89a", "gif"),
-)
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type by its first bytes (png, jpg, gif, webp), or None."""
-    for magic, kind in _IMAGE_MAGIC:
-        if data.startswith(magic):
-            return kind
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
 
 
 def sanitize(fragment: str) -> str:
@@ -233,8 +212,6 @@ def _media_for(src: str, source_root: Path, deck_id: str) -> Media | None:
     return Media(f"{deck_id}-{digest}.{kind}", data)
 
 
-TEMPLATE_NAME = "Question → Answer"
-"""The card template's name. Frozen, like the field names."""
 NOTETYPE_FILES = ("front.html", "back.html", "style.css")
 
 
@@ -312,7 +289,7 @@ def load_notetype(deck: Deck, template_dirs: Iterable[Path]) -> NoteType:
     """Read ``front.html``, ``back.html`` and ``style.css``, each from the first folder
     that has it (the user's override folder first); raises :class:`NoteTypeError` when a
     template cannot be read or refers to fields the note type does not have."""
-    from exporter.loader import display_path
+    from exporter.core.diagnostics import display_path
 
     dirs = list(template_dirs)
     texts = []
@@ -339,9 +316,3 @@ def load_notetype(deck: Deck, template_dirs: Iterable[Path]) -> NoteType:
     front, back, css = texts
     digest = digest_of((notetype_name(deck), *NOTE_FIELDS, TEMPLATE_NAME, front, back, css), (), ())
     return NoteType(notetype_name(deck), front, back, css, digest)
-
-
-def stable_id(*parts: str) -> int:
-    """A positive id below 2**52 derived from names: never random, never the clock."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
-    return (int.from_bytes(digest[:7], "big") >> 4) | (1 << 40)

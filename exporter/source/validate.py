@@ -1,26 +1,22 @@
 """Schema and cross-file rules: located YAML trees in, a :class:`Bank` and diagnostics out.
 
 Every rule reports through :class:`Diagnostics` and carries on, so one run lists every
-problem. Rule codes are documented in ``exporter.diagnostics.RULES`` and the README.
+problem. Rule codes are documented in ``exporter.core.diagnostics.RULES`` and the README.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import posixpath
 import re
-import urllib.parse
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from exporter import markup
-from exporter.diagnostics import Diagnostics, Location
-from exporter.latex import latex_error
-from exporter.loader import Node, RawSource
-from exporter.model import (
+from exporter.core.diagnostics import Diagnostics, Location, did_you_mean
+from exporter.core.identity import ID_PATTERN
+from exporter.core.model import (
+    INLINE_FIELDS,
     MARKDOWN_FIELDS,
     QUESTION_FIELDS,
     Bank,
@@ -30,9 +26,12 @@ from exporter.model import (
     Taxonomy,
     Topic,
 )
-from exporter.tagging import rule_words, tag_questions
+from exporter.source.loader import Node, RawSource
+from exporter.source.tagging import rule_words, tag_questions
+from exporter.text import markup
+from exporter.text.latex import latex_error
+from exporter.text.media import image_problem
 
-ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 NEAR_DUPLICATE_THRESHOLD = 0.8
 """Questions whose content words overlap this much (Jaccard) are reported (W101)."""
 
@@ -61,12 +60,6 @@ def _kind_name(node: Node) -> str:
     if isinstance(value, str):
         return "text"
     return type(value).__name__
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` when a close choice exists, else an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class _Checker:
@@ -357,6 +350,7 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
         question=texts["question"].strip(),
         answer=texts["answer"].strip("\n"),
         details=(texts["details"] or "").strip("\n"),
+        key=(texts["key"] or "").strip(),
         tags=tuple(tags),
         seed=tuple(seeds),
         retired=bool(retired),
@@ -378,7 +372,7 @@ def check_questions(
 ) -> list[Question]:
     """Cross-question rules; returns the questions that are usable for rendering."""
     get_findings = findings or (
-        lambda q, name: markup.parse(getattr(q, name), name == "question").findings
+        lambda q, name: markup.parse(getattr(q, name), name in INLINE_FIELDS).findings
     )
     seen: dict[str, Question] = {}
     guids: dict[str, Question] = {}
@@ -477,57 +471,6 @@ def _check_markdown(
             )
 
 
-def image_problem(src: str, source_root: Path) -> tuple[str, str]:
-    """Why an image reference is unusable as ``(code, message)``, or ``("", "")``.
-
-    ``src`` is the Markdown destination, which is a URL: ``images/sch%C3%A9ma.png`` and
-    ``<images/my file.png>`` (percent-encoded by the parser) name the files as written.
-    """
-    src = urllib.parse.unquote(src)
-    if not src.strip():
-        return "E013", "image without a path"
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("//"):
-        return "E014", f"image '{src}' is a URL; images must be files inside source/"
-    if src.startswith("/") or src.startswith("\\"):
-        return "E014", f"image '{src}' is an absolute path; use a path relative to source/"
-    normal = posixpath.normpath(src.replace("\\", "/"))
-    if normal == ".." or normal.startswith("../"):
-        return "E014", f"image '{src}' leaves source/"
-    if "\0" in normal:  # `%00`: no file has that name, and the OS refuses to look
-        return "E013", f"image {src!r} contains a NUL character"
-    path = source_root / normal
-    try:
-        resolved = path.resolve(strict=False)
-        root = source_root.resolve()
-    except (OSError, RuntimeError):
-        return "E013", f"image '{src}' cannot be resolved"
-    if resolved != root and root not in resolved.parents:
-        return "E014", f"image '{src}' leads outside source/ through a link"
-    if not resolved.is_file():
-        return "E013", f"image '{src}' not found in source/"
-    from exporter.notes import MAX_MEDIA_BYTES, sniff_image
-
-    try:
-        size = resolved.stat().st_size
-        with resolved.open("rb") as handle:
-            head = handle.read(16)
-    except OSError as exc:
-        return "E013", f"image '{src}' cannot be read: {exc.strerror or exc}"
-    if size > MAX_MEDIA_BYTES:
-        return "E013", f"image '{src}' is {size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}"
-    if sniff_image(head) is None:
-        return "E013", f"'{src}' is not a PNG, JPEG, GIF or WebP image"
-    return "", ""
-
-
-_STOPWORDS = frozenset(
-    "a an the is are was were be been of in on at to for and or with what which who "
-    "does do did can could would should will you your we our it its this that these "
-    "those there their explain describe discuss mean meaning by about as from into some "
-    "any".split()
-)
-
-
 def _content_words(text: str) -> frozenset[str]:
     words = set()
     for word in re.findall(r"[a-z0-9]+", text.lower()):
@@ -615,3 +558,11 @@ def validate(
                 f"question '{question.id}' has no topic tag; add 'tags:' or a taxonomy rule",
             )
     return Bank(deck, taxonomy, tagged)
+
+
+_STOPWORDS = frozenset(
+    "a an the is are was were be been of in on at to for and or with what which who "
+    "does do did can could would should will you your we our it its this that these "
+    "those there their explain describe discuss mean meaning by about as from into some "
+    "any".split()
+)

@@ -11,176 +11,27 @@ import hashlib
 import importlib
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter import __version__, markup
-from exporter.cache import Cache, content_key
-from exporter.diagnostics import Diagnostics, Location
-from exporter.latex import latex_error
-from exporter.loader import display_path, load_source
-from exporter.model import Bank, Question, Taxonomy
-from exporter.output import OutputSet, write_all
-from exporter.validate import validate
+from exporter import __version__
+from exporter.build.project import Project, load_project
+from exporter.core.context import RenderContext, RenderedQuestion
+from exporter.core.diagnostics import Diagnostics, Location, display_path
+from exporter.core.model import Bank, Question
+from exporter.core.output import OutputSet, write_all
 
 TARGETS: dict[str, str] = {
-    "anki": "exporter.render.anki:render",
-    "cheatsheet": "exporter.render.pdf:render_cheatsheet",
-    "flashcards": "exporter.render.pdf:render_flashcards",
-    "quiz": "exporter.render.pdf:render_quiz",
+    "anki": "exporter.render.anki.package:render",
+    "cheatsheet": "exporter.render.pdf.cheatsheet:render_cheatsheet",
+    "flashcards": "exporter.render.pdf.flashcards:render_flashcards",
+    "quiz": "exporter.render.pdf.quiz:render_quiz",
 }
 """Every build target and the function that renders it (imported only when built)."""
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 """The templates shipped with the tool (``templates/anki``, ``templates/pdf``)."""
-
-
-@dataclass(frozen=True)
-class RenderedQuestion:
-    """A question with its Markdown fields rendered to HTML."""
-
-    question: Question
-    question_html: str
-    answer_html: str
-    details_html: str
-
-
-@dataclass
-class Project:
-    """A loaded and validated source folder."""
-
-    source: Path
-    bank: Bank | None
-    diagnostics: Diagnostics
-    cache: Cache = field(default_factory=lambda: Cache(None))
-    _keys: dict[tuple[str, bool], str] = field(default_factory=dict, repr=False)
-
-    def _field_key(self, text: str, inline: bool) -> str:
-        """The cache key of a Markdown field (hashed once per run: validation, prefetch
-        and rendering all look the same fields up)."""
-        key = self._keys.get((text, inline))
-        if key is None:
-            key = self._keys[(text, inline)] = content_key(text, "inline" if inline else "block")
-        return key
-
-    def check_math(self, latex: str) -> str | None:
-        """Why a formula will not render (cached by content across runs), or None."""
-        key = content_key(latex)
-        if self.cache.contains("latex-check", key):
-            cached: str | None = self.cache.get("latex-check", key)
-            return cached
-        problem = latex_error(latex)
-        self.cache.put("latex-check", key, problem)
-        return problem
-
-    def field(self, text: str, inline: bool) -> markup.RenderedField:
-        """A Markdown field's HTML and findings, cached by content across runs.
-
-        HTML and findings live in two cache files, so validating (which needs only the
-        findings) never reads the much larger HTML.
-        """
-        key = self._field_key(text, inline)
-        html = self.cache.get("markdown-html", key)
-        found = self.cache.get("markdown-findings", key)
-        if html is not None and found is not None:
-            return markup.RenderedField.from_json({"html": html, "findings": found})
-        rendered = markup.render_field(text, inline)
-        self._remember(key, rendered.to_json())
-        return rendered
-
-    def findings(self, text: str, inline: bool) -> tuple[markup.Finding, ...]:
-        """What the validator checks in a Markdown field (cached; no HTML is read)."""
-        key = self._field_key(text, inline)
-        found = self.cache.get("markdown-findings", key)
-        if found is not None:
-            return markup.RenderedField.from_json({"html": "", "findings": found}).findings
-        return self.field(text, inline).findings
-
-    def _remember(self, key: str, data: dict[str, Any]) -> None:
-        self.cache.put("markdown-html", key, data["html"])
-        self.cache.put("markdown-findings", key, data["findings"])
-
-    def prefetch(self, questions: Sequence[Question]) -> None:
-        """Render the Markdown of every field not yet cached, in parallel worker processes
-        when there are enough of them to pay for the workers (a cold 10,000-question bank)."""
-        missing: dict[str, tuple[str, bool]] = {}
-        for q in questions:
-            for text, inline in ((q.question, True), (q.answer, False), (q.details, False)):
-                if text:
-                    key = self._field_key(text, inline)
-                    if key not in missing and not self.cache.contains("markdown-html", key):
-                        missing[key] = (text, inline)
-        from exporter.parallel import fork_map, split, worker_count
-
-        workers = worker_count(len(missing))
-        if len(missing) < PARALLEL_MARKDOWN_MIN or workers < 2:
-            return
-        markup.render_field("", False)  # load markdown-it once, before forking
-        chunks = split(list(missing.items()), workers)
-        for results in fork_map(_render_markdown_chunk, chunks):
-            for key, data in results:
-                self._remember(key, data)
-
-    def topic_finder(self, taxonomy: Taxonomy) -> Callable[[str], Sequence[str]]:
-        """:func:`~exporter.tagging.matched_topics` for ``taxonomy``, cached by content
-        (the text and every topic rule) across runs."""
-        from exporter.tagging import matched_topics, rules_fingerprint
-
-        rules = rules_fingerprint(taxonomy)
-
-        def matched(text: str) -> Sequence[str]:
-            key = content_key(rules, text)
-            found: list[str] | None = self.cache.get("auto-tags", key)
-            if found is None:
-                found = matched_topics(text, taxonomy)
-                self.cache.put("auto-tags", key, found)
-            return found
-
-        return matched
-
-    def rendered(self, questions: Iterable[Question]) -> list[RenderedQuestion]:
-        """HTML for the given questions' fields."""
-        return [
-            RenderedQuestion(
-                q,
-                self.field(q.question, True).html,
-                self.field(q.answer, False).html,
-                self.field(q.details, False).html if q.details else "",
-            )
-            for q in questions
-        ]
-
-
-PARALLEL_MARKDOWN_MIN = 1500
-"""Fields to render before a pool of worker processes pays for itself."""
-
-
-def _render_markdown_chunk(
-    items: list[tuple[str, tuple[str, bool]]],
-) -> list[tuple[str, dict[str, Any]]]:
-    return [(key, markup.render_field(text, inline).to_json()) for key, (text, inline) in items]
-
-
-def load_project(
-    source: Path, ignore: Iterable[str] = (), cache_dir: Path | None = None
-) -> Project:
-    """Read and validate a source folder; problems are in ``project.diagnostics``.
-
-    ``cache_dir`` keeps results of slow checks between runs (``build/.cache``).
-    """
-    diagnostics = Diagnostics(ignore=frozenset(ignore))
-    project = Project(source, None, diagnostics, Cache(cache_dir))
-    raw = load_source(source, diagnostics, project.cache)
-    project.bank = validate(
-        raw,
-        diagnostics,
-        findings=lambda q, name: project.findings(getattr(q, name), name == "question"),
-        math_check=project.check_math,
-        prepare=project.prefetch,
-        matched=project.topic_finder,
-    )
-    return project
 
 
 @dataclass(frozen=True)
@@ -218,41 +69,6 @@ class BuildRequest:
     ignore: tuple[str, ...] = ()
     allow_removal: bool = False
     clean: bool = False
-
-
-@dataclass
-class RenderContext:
-    """Everything a target renderer may use."""
-
-    project: Project
-    bank: Bank
-    request: BuildRequest
-    questions: list[RenderedQuestion]
-    diagnostics: Diagnostics
-    outputs: OutputSet
-    state: dict[str, Any] = field(default_factory=dict)
-
-    def option(self, name: str, default: Any = None) -> Any:
-        """A target option from the command line, or its default."""
-        value = self.request.options.get(name)
-        return default if value is None else value
-
-    def template_dirs(self, kind: str) -> list[Path]:
-        """Where templates of ``kind`` (``anki``/``pdf``) are looked up: user's first."""
-        return template_dirs(self.request, kind)
-
-    def output_path(self, suffix: str) -> Path:
-        """``build/<deck id><filter suffix><suffix>``, e.g. ``deep-learning-quiz.pdf``."""
-        name = f"{self.bank.deck.id}{self.request.selection.suffix}{suffix}"
-        return self.request.out / name
-
-    def content_time(self, questions: Iterable[Question] | None = None) -> int:
-        """When the content last changed (Unix seconds, from the lock file, not the clock)."""
-        times = self.state.get("note_times", {})
-        chosen = questions if questions is not None else [r.question for r in self.questions]
-        return max((times.get(q.id, 0) for q in chosen), default=0) or self.state.get(
-            "content_time", 0
-        )
 
 
 def target_renderer(name: str) -> Callable[[RenderContext], None]:
@@ -297,7 +113,7 @@ def _record_content(
     project: Project, bank: Bank, request: BuildRequest, rendered: list[RenderedQuestion]
 ) -> dict[str, Any]:
     """Build every note's stored content, and update the lock with what changed."""
-    from exporter.changes import plan_content
+    from exporter.build.changes import plan_content
 
     d = project.diagnostics
     htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
@@ -372,11 +188,9 @@ def _start_children(context: RenderContext, names: list[str]) -> list[_Child]:
     if ALWAYS_LAY_OUT & set(names):
         # every child that lays pages out would import WeasyPrint (0.45 s) and pypdf on
         # its own; two cores are better spent on layout
-        import pypdf  # noqa: F401
+        from exporter.render.pdf.weasy import preload
 
-        from exporter.render.pdf import import_weasyprint
-
-        import_weasyprint()
+        preload()
     children = []
     for name in names:
         receive, send = fork.Pipe(duplex=False)
@@ -405,7 +219,7 @@ def _collect_children(context: RenderContext, children: list[_Child]) -> dict[st
         context.diagnostics.extend(diagnostics)
         for namespace, entries in cache_updates.items():
             for key, value in entries.items():
-                context.project.cache.put(namespace, key, value)
+                context.cache.put(namespace, key, value)
         context.state.setdefault("messages", []).extend(messages)
         produced[name] = sorted(files)
     if failures:
@@ -420,7 +234,7 @@ def _child_render(context: RenderContext, name: str, send: Any) -> None:
         files_before = set(context.outputs.files)
         seen = len(context.diagnostics.items)
         messages_before = len(context.state.get("messages", []))
-        cache = context.project.cache
+        cache = context.cache
         cache.dirty.clear()
         target_renderer(name)(context)
         files = {p: d for p, d in context.outputs.files.items() if p not in files_before}
@@ -435,7 +249,7 @@ def _child_render(context: RenderContext, name: str, send: Any) -> None:
 
 
 def _target_keys(request: BuildRequest, fingerprint: str) -> dict[str, str]:
-    from exporter.manifest import target_key
+    from exporter.build.manifest import target_key
 
     common = [
         __version__,
@@ -454,10 +268,10 @@ def build(request: BuildRequest) -> BuildResult:
     """Run the pipeline for the stale targets; writes only when everything succeeded.
 
     Targets whose inputs and options are unchanged since the last successful build (see
-    :mod:`exporter.manifest`) are skipped without loading the source at all.
+    :mod:`exporter.build.manifest`) are skipped without loading the source at all.
     """
-    from exporter.lock import LOCK_NAME
-    from exporter.manifest import Manifest, file_hash, input_fingerprint
+    from exporter.build.lock import LOCK_NAME
+    from exporter.build.manifest import Manifest, file_hash, input_fingerprint
 
     anki_and_pdf = template_dirs(request, "anki") + template_dirs(request, "pdf")
     manifest = Manifest(request.out)
@@ -483,12 +297,17 @@ def build(request: BuildRequest) -> BuildResult:
         project.cache.save()
         return result
     context = RenderContext(
-        project=project,
         bank=bank,
-        request=request,
         questions=[r for r in everything if request.selection.includes(r.question)],
         diagnostics=project.diagnostics,
         outputs=OutputSet(),
+        source=project.source,
+        out=request.out,
+        cache=project.cache,
+        options=request.options,
+        templates={kind: template_dirs(request, kind) for kind in ("anki", "pdf")},
+        user_templates=request.templates,
+        name_suffix=request.selection.suffix,
         state=state,
     )
     update = state["lock_update"]

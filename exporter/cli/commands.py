@@ -1,4 +1,4 @@
-"""The ``exporter`` command line: options, output and exit codes; no pipeline logic.
+"""The ``exporter`` group and its core commands (validate, stats, build, diff); no pipeline logic.
 
 Exit codes: 0 clean, 1 problems in the source (or warnings with ``--strict``), 2 usage,
 configuration or I/O errors. No traceback is ever shown for bad input; ``--debug`` shows
@@ -7,167 +7,31 @@ one for internal errors.
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import click
 
 from exporter import __version__
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-
-
-class Settings:
-    """The options every command shares."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.source: Path = kwargs["source"]
-        self.out: Path = kwargs["out"]
-        self.templates: Path | None = kwargs["templates"]
-        self.strict: bool = kwargs["strict"]
-        self.quiet: bool = kwargs["quiet"]
-        self.verbose: bool = kwargs["verbose"]
-        self.debug: bool = kwargs["debug"]
-        self.ignore: tuple[str, ...] = kwargs["ignore"]
-        self.started = time.perf_counter()
-
-    def info(self, message: str) -> None:
-        """A progress line on stderr, unless ``-q``."""
-        if not self.quiet:
-            click.echo(message, err=True)
-
-    def detail(self, message: str) -> None:
-        """A line shown only with ``-v``."""
-        if self.verbose and not self.quiet:
-            click.echo(message, err=True)
-
-
-def _check_codes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
-    from exporter.diagnostics import RULES
-
-    codes = tuple(code.strip().upper() for item in value for code in item.split(","))
-    for code in codes:
-        if code not in RULES:
-            raise click.BadParameter(f"unknown rule code {code}", ctx=ctx, param=param)
-    return codes
-
-
-def project_options(func: F) -> F:
-    """The options shared by every command, accepted after the command's name."""
-    options = [
-        click.option(
-            "--source",
-            type=click.Path(path_type=Path, file_okay=False),
-            default=Path("source"),
-            show_default=True,
-            help="Folder with deck.yaml, taxonomy.yaml and questions/.",
-        ),
-        click.option(
-            "--out",
-            type=click.Path(path_type=Path, file_okay=False),
-            default=Path("build"),
-            show_default=True,
-            help="Folder the outputs are written to.",
-        ),
-        click.option(
-            "--templates",
-            type=click.Path(path_type=Path, file_okay=False, exists=True),
-            default=None,
-            help="Folder whose anki/ and pdf/ templates override the built-in ones.",
-        ),
-        click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1)."),
-        click.option(
-            "--ignore",
-            multiple=True,
-            callback=_check_codes,
-            metavar="CODE[,CODE]",
-            help="Silence these rule codes (e.g. W103). Repeatable.",
-        ),
-        click.option("-q", "--quiet", is_flag=True, help="Print only problems."),
-        click.option("-v", "--verbose", is_flag=True, help="Print timings and details."),
-        click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-
-    @functools.wraps(func)
-    def wrapper(**kwargs: Any) -> Any:
-        names = ("source", "out", "templates", "strict", "quiet", "verbose", "debug", "ignore")
-        settings = Settings(**{name: kwargs.pop(name) for name in names})
-        try:
-            code = func(settings, **kwargs)
-        except (click.exceptions.Exit, click.ClickException):
-            raise  # Click prints these itself, in one line, with their own exit codes
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            code = 130
-        except Exception as exc:  # reported, never a traceback unless --debug
-            from exporter.output import OutputError
-
-            if settings.debug:
-                raise
-            if isinstance(exc, OutputError):
-                click.echo(f"error: {exc}", err=True)
-            else:
-                click.echo(
-                    f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-                    err=True,
-                )
-            code = EXIT_USAGE
-        settings.detail(f"took {time.perf_counter() - settings.started:.3f}s")
-        sys.exit(code or 0)
-
-    return wrapper  # type: ignore[return-value]
-
-
-class InputError(click.ClickException):
-    """A usage, configuration or I/O problem: one line on stderr, exit code 2."""
-
-    exit_code = EXIT_USAGE
-
-
-def require_source(settings: Settings) -> None:
-    """Exit 2 with one line when the source folder is missing."""
-    if not settings.source.is_dir():
-        raise InputError(f"source folder '{settings.source}' does not exist")
-
-
-def report(settings: Settings, diagnostics: Any) -> int:
-    """Print every diagnostic and the summary; the exit code they call for."""
-    for item in diagnostics:
-        click.echo(item.format(), err=True)
-    if not settings.quiet or diagnostics.failed(settings.strict):
-        click.echo(diagnostics.summary(), err=True)
-    if any(item.code == "E017" for item in diagnostics.errors):
-        return EXIT_USAGE
-    return EXIT_PROBLEMS if diagnostics.failed(settings.strict) else EXIT_OK
-
-
-def _load(settings: Settings) -> Any:
-    from exporter.build import load_project
-
-    require_source(settings)
-    project = load_project(
-        settings.source, ignore=settings.ignore, cache_dir=settings.out / ".cache"
-    )
-    project.cache.save()
-    return project
+from exporter.cli.options import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    Settings,
+    build_request,
+    load_checked,
+    project_options,
+    report,
+    require_source,
+)
 
 
 class LazyGroup(click.Group):
     """A group whose larger commands live in their own modules, imported when used."""
 
     lazy_commands: ClassVar[dict[str, str]] = {
-        "import": "exporter.importers.command:import_command",
-        "new": "exporter.scaffold:new_command",
-        "watch": "exporter.watch:watch_command",
+        "import": "exporter.cli.importing:import_command",
+        "new": "exporter.cli.new:new_command",
+        "watch": "exporter.cli.watch:watch_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -210,7 +74,7 @@ def validate(settings: Settings) -> int:
     Exits 0 when clean, 1 when the source has errors (or warnings with --strict),
     2 when files cannot be read.
     """
-    project = _load(settings)
+    project = load_checked(settings)
     if project.bank is not None and not project.diagnostics.items and not settings.quiet:
         count = len(project.bank.questions)
         settings.info(f"{settings.source}: {count} questions, deck '{project.bank.deck.id}'")
@@ -229,9 +93,9 @@ def validate(settings: Settings) -> int:
 )
 def stats(settings: Settings, output_format: str) -> int:
     """Show counts per level and topic, untagged questions and seed coverage."""
-    from exporter.stats import bank_stats, compress_ranges
+    from exporter.source.stats import bank_stats, compress_ranges
 
-    project = _load(settings)
+    project = load_checked(settings)
     code = report(settings, project.diagnostics) if project.diagnostics.items else EXIT_OK
     if project.bank is None:
         return code or EXIT_PROBLEMS
@@ -263,49 +127,6 @@ def stats(settings: Settings, output_format: str) -> int:
             lines.append(f"  missing: {compress_ranges(result.seed_missing)}")
     click.echo("\n".join(lines))
     return code
-
-
-def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
-    """Repeatable, comma-separable option values: ``("a,b", "c")`` → ``("a", "b", "c")``."""
-    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
-
-
-def build_request(
-    settings: Settings,
-    targets: tuple[str, ...],
-    levels: tuple[str, ...],
-    tags: tuple[str, ...],
-    options: dict[str, Any],
-    **request_fields: Any,
-) -> Any:
-    """The :class:`exporter.build.BuildRequest` for the build options of a command
-    (``build`` and ``watch`` share them)."""
-    from exporter.build import BuildRequest, Selection
-
-    return BuildRequest(
-        source=settings.source,
-        out=settings.out,
-        targets=expand_targets(targets),
-        templates=settings.templates,
-        selection=Selection(split_values(levels), split_values(tags)),
-        options=options,
-        strict=settings.strict,
-        ignore=settings.ignore,
-        **request_fields,
-    )
-
-
-def expand_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
-    """Target names with ``all`` and ``pdf`` expanded, each once, in the order given."""
-    from exporter.build import PDF_TARGETS, TARGETS
-
-    groups = {"all": list(TARGETS), "pdf": list(PDF_TARGETS)}
-    chosen: list[str] = []
-    for target in targets or ("all",):
-        for name in groups.get(target, [target]):
-            if name not in chosen:
-                chosen.append(name)
-    return tuple(chosen)
 
 
 @main.command()
@@ -394,7 +215,7 @@ def build(
     Nothing is written when the source has errors; each output replaces the old one
     atomically, so a failed or interrupted build leaves the previous outputs intact.
     """
-    from exporter.build import build as run_build
+    from exporter.build.pipeline import build as run_build
 
     require_source(settings)
     request = build_request(
@@ -437,10 +258,10 @@ def diff(settings: Settings, allow_removal: bool, show_all: bool) -> int:
     Nothing is written. Each line is one question: + new (Anki adds it), ~ changed
     (Anki updates it; the changed parts are named), - retired, ! removed from the source.
     """
-    from exporter.build import BuildRequest, template_dirs
-    from exporter.changes import plan_content
+    from exporter.build.changes import plan_content
+    from exporter.build.pipeline import BuildRequest, template_dirs
 
-    project = _load(settings)
+    project = load_checked(settings)
     bank = project.bank
     if bank is None or project.diagnostics.errors:
         return report(settings, project.diagnostics)

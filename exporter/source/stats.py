@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from exporter.model import Bank
+from exporter.core.model import Bank
 
 
 @dataclass

@@ -1,0 +1,2 @@
+"""The bottom layer: the model, diagnostics, identities, the content cache, atomic output
+and worker processes; every stage above may use it, and it imports no stage."""

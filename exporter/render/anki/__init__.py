@@ -1,0 +1,1 @@
+"""The Anki target: what a note stores, and the byte-reproducible ``.apkg``."""

@@ -1,0 +1,358 @@
+"""One PDF target being rendered: its questions as template entries, the Jinja environment,
+formula drawing, and what a cached PDF part depends on.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from html import unescape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from markupsafe import Markup
+
+from exporter import __version__
+from exporter.core.cache import content_key
+from exporter.core.diagnostics import Location
+from exporter.render.pdf.fetcher import make_url_fetcher
+from exporter.render.pdf.math import MathRenderer
+from exporter.render.pdf.weasy import import_weasyprint
+from exporter.text import markup
+from exporter.text.media import MAX_MEDIA_BYTES, sniff_image
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
+
+    from exporter.core.context import RenderContext, RenderedQuestion
+    from exporter.core.model import Question
+
+
+PAPER_MM: dict[str, tuple[float, float]] = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
+"""Portrait paper sizes in millimetres (width, height)."""
+
+
+@dataclass
+class Entry:
+    """A question prepared for a PDF template: safe HTML and the facts around it."""
+
+    number: int
+    source: RenderedQuestion
+    question: Markup
+    answer: Markup
+    details: Markup
+    level_title: str
+    topic_titles: tuple[str, ...]
+    """Titles of all the question's topics, in taxonomy order."""
+    topic: str = ""
+    """The topic the question is filed under (see :func:`first_topic`), or ``""``."""
+    topic_title: str = ""
+    """The title of :attr:`topic`."""
+
+    @property
+    def id(self) -> str:
+        """The question id."""
+        return self.source.question.id
+
+
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass
+class PdfJob:
+    """One PDF target being rendered: templates, formula drawing and reporting."""
+
+    context: RenderContext
+    target: str
+    math: MathRenderer = field(init=False)
+    refused: list[str] = field(default_factory=list)
+    _env: Environment | None = None
+
+    def __post_init__(self) -> None:
+        self.math = MathRenderer(self.context.cache, embed="img")
+
+    # -- questions -----------------------------------------------------------------------
+
+    def active(self) -> list[RenderedQuestion]:
+        """The selected questions that are not retired, in source order."""
+        return [r for r in self.context.questions if not r.question.retired]
+
+    def html(self, rendered: RenderedQuestion, name: str) -> Markup:
+        """One field's HTML ready for the PDF: images made absolute, formulas drawn."""
+        text: str = getattr(rendered, f"{name}_html")
+        if not text:
+            return Markup("")
+        if "<img" in text:
+            text = _IMG_SRC.sub(self._absolute_image, text)
+        question = rendered.question
+
+        def failed(latex: str, why: str) -> None:
+            self.context.diagnostics.add(
+                question.where(name), "E011", f"formula cannot be drawn ({why}): {latex}"
+            )
+
+        return Markup(self.math.replace(text, failed))
+
+    def _absolute_image(self, match: re.Match[str]) -> str:
+        """An image inside the source as a data URI: the PDF then names it by content,
+        not by the folder the source happens to be checked out in."""
+        src = unescape(match.group(2))
+        if not src or _SCHEME.match(src) or src.startswith(("/", "\\")):
+            return match.group(0)
+        root = self.context.source.resolve()
+        path = (root / unquote(src)).resolve()
+        try:
+            if root not in path.parents or path.stat().st_size > MAX_MEDIA_BYTES:
+                return match.group(0)
+            data = path.read_bytes()
+        except (OSError, ValueError):
+            return match.group(0)
+        kind = sniff_image(data)
+        if kind is None:
+            return match.group(0)
+        mime = "image/jpeg" if kind == "jpg" else f"image/{kind}"
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        return f"{match.group(1)}{uri}{match.group(3)}"
+
+    def entries(self, details: bool) -> list[Entry]:
+        """Every active question prepared for a template, in source order."""
+        taxonomy = self.context.bank.taxonomy
+        deck = self.context.bank.deck
+        result = []
+        for number, rendered in enumerate(self.active(), start=1):
+            question = rendered.question
+            titles = tuple(
+                topic.title for t in question.topics if (topic := taxonomy.get(t)) is not None
+            )
+            filed = first_topic(question, taxonomy.ids)
+            filed_under = taxonomy.get(filed)
+            result.append(
+                Entry(
+                    number=number,
+                    source=rendered,
+                    question=self.html(rendered, "question"),
+                    answer=self.html(rendered, "answer"),
+                    details=self.html(rendered, "details") if details else Markup(""),
+                    level_title=deck.level_title(question.level),
+                    topic_titles=titles,
+                    topic=filed,
+                    topic_title=filed_under.title if filed_under is not None else "",
+                )
+            )
+        return result
+
+    # -- templates -----------------------------------------------------------------------
+
+    def environment(self) -> Environment:
+        """The Jinja2 environment: the user's template folder first, then the built-ins."""
+        if self._env is None:
+            from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+            dirs = [str(d) for d in self.context.template_dirs("pdf")]
+            self._env = Environment(
+                loader=FileSystemLoader(dirs),
+                autoescape=True,
+                undefined=StrictUndefined,
+                trim_blocks=False,
+                lstrip_blocks=False,
+            )
+        return self._env
+
+    def template_roots(self) -> list[Path]:
+        """The template folders, resolved."""
+        return [d.resolve() for d in self.context.template_dirs("pdf")]
+
+    def fill(self, name: str, **values: Any) -> tuple[str, str] | None:
+        """The template's HTML and the base URL for its relative links, or None after E019.
+
+        Relative URLs in a template (a logo, a font) are resolved in the first template
+        folder: the user's ``--templates`` folder when there is one.
+        """
+        from jinja2 import TemplateNotFound, TemplateSyntaxError
+
+        try:
+            template: Template = self.environment().get_template(name)
+            html = template.render({**self.common_values(), **values})
+        except TemplateSyntaxError as exc:
+            where = Location(exc.filename or name, exc.lineno or 1)
+            self.context.diagnostics.add(where, "E019", f"template syntax error: {exc.message}")
+            return None
+        except TemplateNotFound as exc:
+            self.context.diagnostics.add(
+                self.context.bank.deck.location, "E019", f"template not found: {exc.name}"
+            )
+            return None
+        except Exception as exc:  # a template's own runtime error: undefined name, bad filter…
+            self.context.diagnostics.add(
+                self._error_location(exc, name), "E019", f"template error: {exc}"
+            )
+            return None
+        return html, self.template_roots()[0].as_uri() + "/"
+
+    def _error_location(self, exc: BaseException, name: str) -> Location:
+        """The template line a runtime error happened on (Jinja maps frames to templates)."""
+        import traceback
+
+        roots = self.template_roots()
+        found: Location | None = None
+        for frame, line in traceback.walk_tb(exc.__traceback__):
+            path = Path(frame.f_code.co_filename)
+            if path.is_absolute() and any(path.is_relative_to(root) for root in roots):
+                found = Location(str(path), line or 1)
+        if found is not None:
+            return found
+        for folder in self.context.template_dirs("pdf"):
+            if (folder / name).is_file():
+                return Location(str(folder / name))
+        return Location(name)
+
+    def common_values(self) -> dict[str, Any]:
+        """Values every template gets: deck, dates, metadata and the code colours."""
+        deck = self.context.bank.deck
+        seconds = self.context.content_time()
+        when = datetime.fromtimestamp(seconds, timezone.utc) if seconds > 0 else None
+        titles = {"cheatsheet": "Cheat sheet", "flashcards": "Flashcards", "quiz": "Quiz"}
+        return {
+            "deck": deck,
+            "lang": "en",
+            "title": f"{deck.title} — {titles.get(self.target, self.target)}",
+            "description": deck.description,
+            "generator": f"interview-deck-exporter {__version__}",
+            "date": when.strftime("%Y-%m-%d") if when else "",
+            "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else "",
+            "paper": self.paper(),
+            "pygments_css": Markup(code_css()),
+            "part": "content",
+        }
+
+    def paper(self) -> str:
+        """The paper option, checked."""
+        paper = str(self.context.option("paper", "a4")).lower()
+        return paper if paper in PAPER_MM else "a4"
+
+    # -- WeasyPrint ----------------------------------------------------------------------
+
+    def layout(self, html: str, base_url: str) -> Any:
+        """Lay the HTML out with WeasyPrint and the safe fetcher; returns the Document."""
+        HTML = import_weasyprint().HTML
+
+        roots = [self.context.source.resolve(), *self.template_roots()]
+        fetcher = make_url_fetcher(roots, self.refused)
+        return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
+
+    def report_refused(self) -> None:
+        """One W107 per refused URL, at the question that references it when known."""
+        seen: set[str] = set()
+        for url in self.refused:
+            if url in seen:
+                continue
+            seen.add(url)
+            self.context.diagnostics.add(
+                self.locate(url), "W107", f"{self.target}: reference refused: {url}"
+            )
+        self.refused.clear()
+
+    def locate(self, url: str) -> Location:
+        """Where a refused URL comes from: a question field, a user template or the deck."""
+        needles = {url, unquote(url)}
+        if url.startswith("file://"):
+            needles.add(unquote(urlsplit(url).path))
+        for rendered in self.context.questions:
+            question = rendered.question
+            for name in ("answer", "details", "question"):
+                text = getattr(question, name)
+                if text and any(needle in text for needle in needles):
+                    return question.where(name)
+        user = self.context.user_templates
+        if user is not None and (user / "pdf").is_dir():
+            for path in sorted((user / "pdf").iterdir()):
+                try:
+                    lines = path.read_text("utf-8").splitlines()
+                except (OSError, UnicodeDecodeError):
+                    continue
+                for number, line in enumerate(lines, start=1):
+                    for needle in needles:
+                        col = line.find(needle)
+                        if col >= 0:
+                            return Location(str(path), number, col + 1)
+        return self.context.bank.deck.location
+
+
+_code_css_cache: list[str] = []
+
+
+def code_css() -> str:
+    """The Pygments colour rules for code blocks (``.highlight …``), built once."""
+    if not _code_css_cache:
+        css = markup.pygments_css("default", ".highlight")
+        # Pygments also styles bare ``pre`` and line-number tables; keep only code colours.
+        rules = [line for line in css.splitlines() if line.startswith(".highlight")]
+        _code_css_cache.append("\n".join(rules))
+    return _code_css_cache[0]
+
+
+def plain_length(html: str) -> int:
+    """How many characters of visible text an HTML fragment has, spaces collapsed."""
+    return len(" ".join(markup.plain_text(html).split()))
+
+
+def ordered_entries(entries: list[Entry], context: RenderContext) -> list[Entry]:
+    """Entries by level (deck order), then first topic (taxonomy order), then source order."""
+    levels = {level: i for i, level in enumerate(context.bank.deck.levels)}
+    topics = {topic: i for i, topic in enumerate(context.bank.taxonomy.ids)}
+
+    def key(entry: Entry) -> tuple[int, int, int]:
+        level = levels.get(entry.source.question.level, len(levels))
+        topic = topics.get(entry.topic, len(topics))
+        return (level, topic, entry.number)
+
+    return sorted(entries, key=key)
+
+
+def first_topic(question: Question, topic_ids: Sequence[str]) -> str:
+    """The topic a question is filed under: its first explicit tag, else its first topic.
+
+    Explicit ``tags:`` are in the author's order, so the first one is the topic the author
+    meant; auto-tagged topics come in taxonomy order and only decide when there is none.
+    An empty string when the question has no topic at all.
+    """
+    for tag in (*question.tags, *question.topics):
+        if tag in topic_ids:
+            return tag
+    return ""
+
+
+def anchor_slug(*parts: str) -> str:
+    """An HTML anchor id made of ``parts``: ``("level", "Basic")`` → ``level-basic``."""
+    return "-".join(re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-") for part in parts)
+
+
+def last_marked(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pages with only the final one marked ``last`` (no page break after it)."""
+    marked = [dict(page, last=False) for page in pages]
+    if marked:
+        marked[-1]["last"] = True
+    return marked
+
+
+def render_version() -> str:
+    """What a cached PDF part (flashcard sheet, segment, frame) depends on besides its
+    HTML: this tool's version, the code that lays parts out and the WeasyPrint and pypdf
+    releases (read from package metadata: no import)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    releases = []
+    for package in ("weasyprint", "pypdf"):
+        try:
+            releases.append(version(package))
+        except PackageNotFoundError:  # pragma: no cover - a broken install
+            releases.append("?")
+    code = [path.read_text("utf-8") for path in sorted(Path(__file__).parent.glob("*.py"))]
+    return content_key(__version__, *releases, *code)

@@ -1,0 +1,78 @@
+"""The quiz target: numbered questions in a seeded order with ruled space to write, then the
+answer key on a new page.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from exporter.render.pdf.cheatsheet import (
+    SEGMENT_MAX_ENTRIES,
+    SHORT_ENTRY_CHARS,
+)
+from exporter.render.pdf.job import (
+    PdfJob,
+    plain_length,
+)
+from exporter.render.pdf.paged import render_paged
+from exporter.text import markup
+
+if TYPE_CHECKING:
+    from exporter.core.context import RenderContext
+
+
+def render_quiz(context: RenderContext) -> None:
+    """``build/<deck>-quiz.pdf``: shuffled, numbered questions with ruled space, then the key.
+
+    The order is ``random.Random(seed).shuffle`` of the active questions in source order, so
+    the same seed always gives the same quiz.
+    """
+    job = PdfJob(context, "quiz")
+    seed = int(context.option("seed", 0))
+    entries = job.entries(details=False)
+    order = quiz_order([e.id for e in entries], seed)
+    by_id = {e.id: e for e in entries}
+    items = []
+    for number, question_id in enumerate(order, start=1):
+        entry = by_id[question_id]
+        words = len(markup.plain_text(entry.answer).split())
+        items.append(
+            {
+                "number": number,
+                "id": entry.id,
+                "question": entry.question,
+                "answer": entry.answer,
+                "lines": max(3, min(7, math.ceil(words / 12))),
+                "short": plain_length(entry.answer) < SHORT_ENTRY_CHARS,
+            }
+        )
+    values = {"items": items, "seed": seed, "count": len(items)}
+    render_paged(
+        job, "quiz.html.j2", values, quiz_segments(items), context.output_path("-quiz.pdf")
+    )
+
+
+def quiz_segments(
+    items: list[dict[str, Any]], high: int = SEGMENT_MAX_ENTRIES
+) -> list[dict[str, Any]]:
+    """The quiz cut into segments that each start a new page: the questions, then the
+    answer key (which always starts a new page), each in runs of at most ``high``."""
+    segments: list[dict[str, Any]] = [
+        {"questions": items[start : start + high], "answers": [], "key_title": False}
+        for start in range(0, len(items), high)
+    ] or [{"questions": [], "answers": [], "key_title": False}]
+    segments += [
+        {"questions": [], "answers": items[start : start + high], "key_title": start == 0}
+        for start in range(0, len(items), high)
+    ]
+    return segments
+
+
+def quiz_order(ids: Sequence[str], seed: int) -> list[str]:
+    """The quiz order of question ids: a shuffle fixed by ``seed``."""
+    order = list(ids)
+    random.Random(seed).shuffle(order)
+    return order

@@ -1,0 +1,1 @@
+"""Reading a bank: located YAML, validation into the model, auto-tagging and statistics."""
