@@ -8,14 +8,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-dejavu-extra
+BROWSER_DEPS := chromium chromium-driver
 PYTEST_ARGS ?=
 
-.PHONY: build test lint bench clean lock system-deps
+.PHONY: build test lint bench clean lock system-deps browser-deps
 
 build: $(STAMP)
 	$(BIN)/exporter build
 
-test: lint
+test: lint browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -37,9 +38,27 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The card tests drive headless Chromium (tests/test_cards_browser.py); without apt-get
+# they are skipped and say so.
+browser-deps:
+	@missing=""; for p in $(BROWSER_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "no apt-get: not installing$$missing; the browser tests of the cards will be skipped"; \
+	  else \
+	    echo "installing system packages:$$missing"; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	fi
+
+# `exporter preview` typesets with the MathJax that Anki ships: the files only, from the
+# aqt wheel of the same version as the pinned anki (its Qt dependencies are not needed).
 $(STAMP): requirements.lock pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps \
+	  "aqt==$$(sed -n 's/^anki==//p' requirements.lock)"
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -94,7 +94,8 @@ def test_import_matches_the_source(tmp_path, col, real_bank_questions):
     assert col.card_count() == len(real_bank_questions)
     names = {d.name for d in col.decks.all_names_and_ids()}
     title = "Deep Learning Interview Questions"
-    assert {f"{title}::Basic", f"{title}::Intermediate", f"{title}::Advanced"} <= names
+    levels = {f"{title}::1. Basic", f"{title}::2. Intermediate", f"{title}::3. Advanced"}
+    assert levels <= names
     for question in active:
         note = note_by_id(col, question["id"])
         assert f"deep-learning::level::{question['level']}" in note.tags
@@ -102,7 +103,8 @@ def test_import_matches_the_source(tmp_path, col, real_bank_questions):
         for tag in question.get("tags", []):
             assert f"deep-learning::topic::{tag}" in note.tags
         card = note.cards()[0]
-        assert col.decks.name(card.did) == f"{title}::{question['level'].capitalize()}"
+        number = ["basic", "intermediate", "advanced"].index(question["level"]) + 1
+        assert col.decks.name(card.did) == f"{title}::{number}. {question['level'].capitalize()}"
         assert note.guid == note_guid("deep-learning", question["id"])
         output = card.render_output(reload=True)
         assert "qa-question" in output.question_text
@@ -363,13 +365,13 @@ def test_retired_question_is_tagged_set_apart_and_newer(tmp_path, col):
     assert len(log.updated) == 1
     note = note_by_id(col, "overfitting")
     assert "deep-learning::retired" in note.tags
-    # a collection that never had it gets it in the Retired subdeck, not a study deck
+    # a collection that never had it gets it in a deck beside the study deck, not inside it
     (tmp_path / "fresh").mkdir()
     fresh = Collection(str(tmp_path / "fresh" / "c.anki2"))
     try:
         import_into(fresh, second)
         card = note_by_id(fresh, "overfitting").cards()[0]
-        assert fresh.decks.name(card.did).endswith("::Retired")
+        assert fresh.decks.name(card.did) == "Deep Learning Interview Questions (retired)"
     finally:
         fresh.close()
 

@@ -16,6 +16,7 @@ from exporter.build.lock import (
     LockError,
     LockUpdate,
     format_parts,
+    lock_positions,
     read_lock,
     update_lock,
 )
@@ -27,6 +28,7 @@ from exporter.render.anki.notes import (
     NoteType,
     NoteTypeError,
     build_note,
+    card_positions,
     load_notetype,
 )
 
@@ -122,8 +124,12 @@ def plan_content(
         diagnostics.add(Location(shown), "E020", f"cannot read lock file: {exc}")
         return None
     parts = {i: n.parts() for i, n in notes.items()}
+    positions = card_positions(bank.deck, bank.questions, lock_positions(old))
     update = update_lock(
-        old, {i: (n.digest, format_parts(parts[i])) for i, n in notes.items()}, notetype.digest
+        old,
+        {i: (n.digest, format_parts(parts[i])) for i, n in notes.items()},
+        notetype.digest,
+        positions=positions,
     )
     plan = ContentPlan(notes, notetype, old, update, lock_path)
     changed, added = set(update.changed), set(update.added)

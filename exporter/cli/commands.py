@@ -31,6 +31,7 @@ class LazyGroup(click.Group):
     lazy_commands: ClassVar[dict[str, str]] = {
         "import": "exporter.cli.importing:import_command",
         "new": "exporter.cli.new:new_command",
+        "preview": "exporter.cli.preview:preview_command",
         "watch": "exporter.cli.watch:watch_command",
     }
 

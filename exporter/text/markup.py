@@ -232,3 +232,76 @@ def pygments_css(style: str, selector: str = ".highlight") -> str:
     from pygments.formatters.html import HtmlFormatter
 
     return str(HtmlFormatter(style=style).get_style_defs(selector))
+
+
+_CSS_COLOR = re.compile(r"(?<![-\w])(color|background-color):\s*#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    value = hex_colour.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def _hex(rgb: tuple[int, ...]) -> str:
+    return "#" + "".join(f"{c:02x}" for c in rgb)
+
+
+def relative_luminance(hex_colour: str) -> float:
+    """WCAG 2 relative luminance of an sRGB colour such as ``#1f2328``."""
+
+    def channel(c: int) -> float:
+        x = c / 255
+        return x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in _rgb(hex_colour))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two opaque colours (1 to 21)."""
+    lighter, darker = sorted(
+        (relative_luminance(foreground), relative_luminance(background)), reverse=True
+    )
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def readable_colour(colour: str, background: str, minimum: float) -> str:
+    """``colour``, or the closest mix of it towards black or white (whichever the
+    background allows) whose contrast with ``background`` reaches ``minimum``."""
+    if contrast_ratio(colour, background) >= minimum:
+        return _hex(_rgb(colour))
+    target = (0, 0, 0) if relative_luminance(background) > 0.18 else (255, 255, 255)
+    start = _rgb(colour)
+    for step in range(1, 101):
+        mixed = tuple(round(c + (t - c) * step / 100) for c, t in zip(start, target, strict=True))
+        candidate = _hex(mixed)
+        if contrast_ratio(candidate, background) >= minimum:
+            return candidate
+    return _hex(target)
+
+
+def readable_pygments_css(
+    style: str, selectors: list[str], background: str, minimum: float = 4.5
+) -> str:
+    """A Pygments style's token rules (no page or line-number rules) under ``selectors``,
+    with every token colour moved just far enough towards black or white to reach
+    ``minimum`` contrast with ``background`` (or with the token's own background)."""
+    from pygments.formatters.html import HtmlFormatter
+
+    lines = HtmlFormatter(style=style).get_token_style_defs(selectors)
+    out = []
+    for line in lines:
+        if "{" not in line or " ." not in line.split("{", 1)[0]:
+            continue  # the style's own page background and the line highlight
+        own = re.search(r"background-color:\s*#([0-9a-fA-F]{3,6})\b", line)
+        under = "#" + own.group(1) if own else background
+
+        def fix(match: re.Match[str], under: str = under) -> str:
+            if match.group(1) != "color":
+                return match.group(0)
+            return f"color: {readable_colour('#' + match.group(2), under, minimum)}"
+
+        out.append(_CSS_COLOR.sub(fix, line))
+    return "\n".join(out) + "\n"

@@ -10,7 +10,7 @@ import hashlib
 import html
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -120,6 +120,36 @@ def note_tags(question: Question, deck: Deck) -> tuple[str, ...]:
     if question.retired:
         tags.append(f"{prefix}::retired")
     return tuple(sorted(tags))
+
+
+def study_order(deck: Deck, questions: Iterable[Question]) -> list[Question]:
+    """The order a new learner meets the questions: level by level in ``deck.yaml``'s
+    order, then the bank's order (question files in name order, then position in file).
+    ``questions`` are given in the bank's order."""
+    rank = {level: i for i, level in enumerate(deck.levels)}
+    return sorted(questions, key=lambda q: rank.get(q.level, len(rank)))
+
+
+def card_positions(
+    deck: Deck, questions: Iterable[Question], recorded: Mapping[str, int]
+) -> dict[str, int]:
+    """Each question's study position: the ``due`` of its new card in Anki.
+
+    ``recorded`` holds the positions given before (the lock's, removed notes' included);
+    they are kept as they are, so a published card is never renumbered. A question without
+    one gets the next free position after every recorded one, in :func:`study_order`, so a
+    question added later comes after the existing questions of its level.
+    """
+    positions: dict[str, int] = {}
+    following = max(recorded.values(), default=0) + 1
+    for question in study_order(deck, questions):
+        known = recorded.get(question.id, 0)
+        if known > 0:
+            positions[question.id] = known
+        else:
+            positions[question.id] = following
+            following += 1
+    return positions
 
 
 def source_label(question: Question) -> str:
@@ -285,6 +315,39 @@ def template_problems(text: str, display: str, back: bool) -> list[tuple[Locatio
     return problems
 
 
+CODE_STYLES = (("xcode", "#f6f8fa"), ("github-dark", "#1e1e1e"))
+"""The Pygments styles of code blocks by day and by night, and the code-block background
+each is drawn on (``--code-bg`` in ``style.css``): every token colour is adjusted to reach
+4.5:1 against it."""
+NIGHT = (".nightMode", ".night_mode")
+"""The classes Anki puts on the card (or an ancestor) in night mode."""
+
+
+def generated_css(deck: Deck) -> str:
+    """What the note type's CSS gets beyond ``style.css``: code token colours for day and
+    night that meet WCAG AA (4.5:1), and the rule that shows the "retired" banner on notes
+    tagged ``<prefix>::retired`` (the template puts the tags in ``data-tags``)."""
+    from exporter.text.markup import readable_pygments_css
+
+    (day, day_bg), (night, night_bg) = CODE_STYLES
+    night_selectors = [f".card{n} .highlight" for n in NIGHT] + [
+        f"{n} .card .highlight" for n in NIGHT
+    ]
+    retired = f"{deck.tag_prefix}::retired"
+    return (
+        f"\n/* Generated: code colours (Pygments '{day}' by day, '{night}' by night, each token"
+        " at 4.5:1 or more) and the retired banner. */\n"
+        + readable_pygments_css(day, [".card .highlight"], day_bg)
+        # night: first undo every day colour (a token the night style leaves alone takes
+        # the text colour), then the night style's own
+        + ", ".join(f"{s} [class]" for s in night_selectors)
+        + " { color: inherit; background-color: transparent; font-weight: inherit;"
+        " font-style: inherit }\n"
+        + readable_pygments_css(night, night_selectors, night_bg)
+        + f'.qa-card[data-tags~="{retired}"] .qa-retired {{ display: block; }}\n'
+    )
+
+
 def load_notetype(deck: Deck, template_dirs: Iterable[Path]) -> NoteType:
     """Read ``front.html``, ``back.html`` and ``style.css``, each from the first folder
     that has it (the user's override folder first); raises :class:`NoteTypeError` when a
@@ -314,5 +377,6 @@ def load_notetype(deck: Deck, template_dirs: Iterable[Path]) -> NoteType:
     if problems:
         raise NoteTypeError(problems)
     front, back, css = texts
+    css += generated_css(deck)
     digest = digest_of((notetype_name(deck), *NOTE_FIELDS, TEMPLATE_NAME, front, back, css), (), ())
     return NoteType(notetype_name(deck), front, back, css, digest)

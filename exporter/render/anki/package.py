@@ -4,6 +4,11 @@ Identity rules (see the README's "Anki" section): a note's GUID is derived from 
 and the question id; the note type and deck ids from their names; each note's ``mod`` is
 the time its content last changed, from the lock file. The package is written from an
 in-memory SQLite database into a zip with fixed dates and a sorted media list.
+
+Study order: each new card's ``due`` (its position) is the note's position in the lock
+(:func:`card_positions`), and the level decks are numbered (``1. Basic``) so that Anki's
+default gather order, deck by deck in name order, follows ``deck.yaml``'s levels. Retired
+notes go to a deck outside the study tree (:func:`deck_name`), suspended.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +27,14 @@ import genanki
 from exporter.core.context import RenderContext
 from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME, note_guid, stable_id
 from exporter.core.model import Deck, Question
-from exporter.render.anki.notes import NoteContent, NoteType
+from exporter.render.anki.notes import NoteContent, NoteType, card_positions
+
+__all__ = ["card_positions", "deck_name", "level_deck_name", "render", "retired_deck_name"]
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+SUSPENDED = -1
+"""Anki's queue number of a suspended card (kept when the learner imports with scheduling)."""
+NEW_QUEUE = 0
 
 
 def notetype_id(deck: Deck) -> int:
@@ -31,25 +42,42 @@ def notetype_id(deck: Deck) -> int:
     return stable_id("interview-qa-notetype", "v1", deck.id)
 
 
-def deck_name(deck: Deck, question: Question, layout: str, topic_titles: dict[str, str]) -> str:
-    """The (sub)deck a question's card goes to on first import."""
+def level_deck_name(deck: Deck, level: str) -> str:
+    """A level's subdeck, numbered in ``deck.yaml``'s order (``<title>::1. Basic``): Anki
+    gathers new cards deck by deck in name order, so the numbers make it follow the levels
+    (zero-padded from ten levels on, so ``10.`` sorts after ``09.``)."""
+    width = len(str(len(deck.levels)))
+    number = deck.levels.index(level) + 1 if level in deck.levels else len(deck.levels) + 1
+    return f"{deck.title}::{number:0{width}d}. {deck.level_title(level)}"
+
+
+def retired_deck_name(deck: Deck) -> str:
+    """The deck retired notes go to: a top-level deck beside the study deck, not inside
+    it, so studying the deck never serves them."""
+    return f"{deck.title} (retired)"
+
+
+def deck_name(deck: Deck, question: Question, layout: str, topic_titles: Mapping[str, str]) -> str:
+    """The deck a question's card goes to when it is first added to a collection (by an
+    import, or by ``exporter sync``): the one place that decides it."""
     if question.retired:
-        return f"{deck.title}::Retired"
+        return retired_deck_name(deck)
     if layout == "flat":
         return deck.title
     if layout == "tag":
         topic = question.topics[0] if question.topics else ""
         return f"{deck.title}::{topic_titles.get(topic, 'Other')}"
-    return f"{deck.title}::{deck.level_title(question.level)}"
+    return level_deck_name(deck, question.level)
 
 
 class _TimedNote(genanki.Note):  # type: ignore[misc]
     """A note that carries its own ``mod`` and id (genanki stamps one time on all)."""
 
-    def __init__(self, *, mod: int, note_id: int, **kwargs: Any) -> None:
+    def __init__(self, *, mod: int, note_id: int, queue: int = NEW_QUEUE, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mod = mod
         self.note_id = note_id
+        self.queue = queue
 
     def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
         cursor.execute(
@@ -71,7 +99,7 @@ class _TimedNote(genanki.Note):  # type: ignore[misc]
         for card in self.cards:
             # id, nid, did, ord, mod, usn, type, queue, due, then zeroed scheduling columns
             row = [self.note_id + card.ord, self.note_id, deck_id, card.ord, self.mod, -1, 0]
-            row += [0, self.due, 0, 0, 0, 0, 0, 0, 0, 0, ""]
+            row += [self.queue, self.due, 0, 0, 0, 0, 0, 0, 0, 0, ""]
             cursor.execute("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", row)
 
 
@@ -110,6 +138,8 @@ def render(context: RenderContext) -> None:
     titles = {topic.id: topic.title for topic in bank.taxonomy.topics}
     selected = [r.question for r in context.questions]
     ids = note_ids({q.id: lock.notes[q.id].added for q in selected})
+    recorded = {i: e.position for i, e in lock.notes.items() if e.position}
+    positions = card_positions(deck, bank.questions, recorded)
     decks: dict[str, genanki.Deck] = {}
     root = genanki.Deck(stable_id("deck", deck.id, deck.title), deck.title, deck.description)
     decks[deck.title] = root
@@ -127,6 +157,8 @@ def render(context: RenderContext) -> None:
                 guid=question.guid or note_guid(deck.id, question.id),
                 mod=lock.notes[question.id].mod,
                 note_id=ids[question.id],
+                due=positions[question.id],
+                queue=SUSPENDED if question.retired else NEW_QUEUE,
             )
         )
         for item in content.media:
