@@ -13,6 +13,7 @@ import json
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import genanki
 
 from exporter.core.context import RenderContext
 from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME, note_guid, stable_id
-from exporter.core.model import Deck, Question
+from exporter.core.model import Bank, Deck, Question
 from exporter.render.anki.notes import NoteContent, NoteType
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -32,7 +33,8 @@ def notetype_id(deck: Deck) -> int:
 
 
 def deck_name(deck: Deck, question: Question, layout: str, topic_titles: dict[str, str]) -> str:
-    """The (sub)deck a question's card goes to on first import."""
+    """The (sub)deck a question's cards belong in: the one place that decides it, for the
+    package (first import) and for ``exporter sync`` (adds, level changes, retiring)."""
     if question.retired:
         return f"{deck.title}::Retired"
     if layout == "flat":
@@ -41,6 +43,23 @@ def deck_name(deck: Deck, question: Question, layout: str, topic_titles: dict[st
         topic = question.topics[0] if question.topics else ""
         return f"{deck.title}::{topic_titles.get(topic, 'Other')}"
     return f"{deck.title}::{deck.level_title(question.level)}"
+
+
+def topic_titles(bank: Bank) -> dict[str, str]:
+    """Topic id → title, for :func:`deck_name`'s ``tag`` layout."""
+    return {topic.id: topic.title for topic in bank.taxonomy.topics}
+
+
+def question_guid(deck: Deck, question: Question) -> str:
+    """The note's GUID: the one kept from an imported deck, else derived from the id."""
+    return question.guid or note_guid(deck.id, question.id)
+
+
+def new_card_order(deck: Deck, questions: Iterable[Question]) -> list[Question]:
+    """The order new cards are studied in: level by level in ``deck.yaml`` order, then
+    file order, then position in the file (the bank's order within a level)."""
+    rank = {level: i for i, level in enumerate(deck.levels)}
+    return sorted(questions, key=lambda q: rank.get(q.level, len(rank)))
 
 
 class _TimedNote(genanki.Note):  # type: ignore[misc]
@@ -100,16 +119,37 @@ def note_ids(added: dict[str, int]) -> dict[str, int]:
 
 def render(context: RenderContext) -> None:
     """Add ``<deck id>.apkg`` with the selected questions to the outputs."""
-    bank = context.bank
-    deck = bank.deck
-    notes: dict[str, NoteContent] = context.state["notes"]
-    notetype: NoteType = context.state["notetype"]
     lock = context.state["lock"]
-    layout = context.option("deck_layout", "level")
-    model = build_model(deck, notetype)
-    titles = {topic.id: topic.title for topic in bank.taxonomy.topics}
     selected = [r.question for r in context.questions]
-    ids = note_ids({q.id: lock.notes[q.id].added for q in selected})
+    data = build_package(
+        context.bank,
+        selected,
+        context.state["notes"],
+        context.state["notetype"],
+        {q.id: lock.notes[q.id].added for q in selected},
+        {q.id: lock.notes[q.id].mod for q in selected},
+        lock.notetype_mod,
+        context.option("deck_layout", "level"),
+    )
+    context.outputs.add(context.output_path(".apkg"), data, owner="anki")
+
+
+def build_package(
+    bank: Bank,
+    selected: Sequence[Question],
+    notes: Mapping[str, NoteContent],
+    notetype: NoteType,
+    added: Mapping[str, int],
+    mods: Mapping[str, int],
+    notetype_mod: int,
+    layout: str,
+) -> bytes:
+    """The .apkg bytes of ``selected``: each note's ``mod`` from ``mods`` and its id from
+    ``added`` (the lock's times), its cards in :func:`deck_name`'s deck."""
+    deck = bank.deck
+    model = build_model(deck, notetype)
+    titles = topic_titles(bank)
+    ids = note_ids({q.id: added[q.id] for q in selected})
     decks: dict[str, genanki.Deck] = {}
     root = genanki.Deck(stable_id("deck", deck.id, deck.title), deck.title, deck.description)
     decks[deck.title] = root
@@ -124,16 +164,15 @@ def render(context: RenderContext) -> None:
                 model=model,
                 fields=list(content.fields),
                 tags=list(content.tags),
-                guid=question.guid or note_guid(deck.id, question.id),
-                mod=lock.notes[question.id].mod,
+                guid=question_guid(deck, question),
+                mod=mods[question.id],
                 note_id=ids[question.id],
             )
         )
         for item in content.media:
             media[item.name] = item.data
     package = genanki.Package([decks[name] for name in sorted(decks)])
-    data = package_bytes(package, lock.notetype_mod, media)
-    context.outputs.add(context.output_path(".apkg"), data, owner="anki")
+    return package_bytes(package, notetype_mod, media)
 
 
 def package_bytes(package: genanki.Package, notetype_mod: int, media: dict[str, bytes]) -> bytes:
