@@ -31,6 +31,7 @@ class LazyGroup(click.Group):
     lazy_commands: ClassVar[dict[str, str]] = {
         "import": "exporter.cli.importing:import_command",
         "new": "exporter.cli.new:new_command",
+        "sync": "exporter.cli.sync:sync_command",
         "watch": "exporter.cli.watch:watch_command",
     }
 

@@ -1,0 +1,684 @@
+"""``exporter sync``: the bank applied straight to a learner's collection through Anki's backend.
+
+The bank owns its notes' fields, its ``<prefix>::`` tags, its note type's templates and CSS,
+and which deck it put each card in; the learner owns everything else (their own tags,
+flags, scheduling, review history, decks they moved cards to). :func:`plan_sync` compares
+the bank with the collection and lists what would change, without writing; :func:`apply_sync`
+makes Anki back the collection up, then applies every change in one database transaction,
+so a failure or a kill half-way leaves the collection as it was.
+
+What we last wrote is kept in the collection itself, in Anki's per-collection config under
+``interview-deck-exporter:<deck id>``: a short hash of each note's fields (to tell an edit
+made in Anki from a change in the bank), the note type's templates and CSS, the deck layout,
+and the cards we suspended when retiring. It is written in the same transaction as the
+notes, so it can never disagree with them, and it travels with the collection (AnkiWeb).
+New notes are added by Anki's own package importer from a package of just those notes,
+built by :func:`exporter.render.anki.package.build_package` (so the note type, GUIDs,
+fields, tags, decks and media are exactly the ``.apkg``'s), then given study positions in
+bank order after the collection's existing new cards.
+
+The ``anki`` package is imported only here, when a sync runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME
+from exporter.core.model import Bank, Question
+from exporter.render.anki.notes import NoteContent, NoteType
+from exporter.render.anki.package import (
+    deck_name,
+    new_card_order,
+    notetype_id,
+    question_guid,
+    topic_titles,
+)
+
+RECORD_VERSION = 1
+SUSPENDED_QUEUE = -1
+NEW_TYPE = 0
+_CHUNK = 500
+"""Ids per ``in (…)`` query (well under SQLite's variable limit)."""
+
+
+class SyncError(Exception):
+    """The sync cannot run (no backend, collection unusable, note type changed in Anki);
+    one line for the user, and nothing was changed."""
+
+
+class CollectionBusy(SyncError):
+    """Another program (Anki, or a sync of its media) holds the collection open."""
+
+
+def record_key(deck_id: str) -> str:
+    """The collection config key holding what the last sync of this deck wrote."""
+    return f"interview-deck-exporter:{deck_id}"
+
+
+def field_hash(values: Iterable[str]) -> str:
+    """A short hash of a note's fields as Anki stores them (Unicode NFC, as Anki normalizes)."""
+    h = hashlib.sha256()
+    for value in values:
+        h.update(unicodedata.normalize("NFC", value).encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:10]
+
+
+def _same(a: str, b: str) -> bool:
+    return a == b or unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b)
+
+
+@dataclass(frozen=True)
+class SyncInput:
+    """What the bank says: the questions to apply and everything the package would hold."""
+
+    bank: Bank
+    questions: Sequence[Question]
+    """The selected questions (retired ones included), in bank order."""
+    notes: Mapping[str, NoteContent]
+    notetype: NoteType
+    added: Mapping[str, int]
+    mods: Mapping[str, int]
+    notetype_mod: int
+    layout: str = "level"
+    whole_bank: bool = True
+    """No ``--level``/``--tag`` filter: notes of our note type missing from the bank are
+    reported."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """One card moved from the deck we put it in to the deck it now belongs in."""
+
+    card_id: int
+    from_deck: str
+    to_deck: str
+
+
+@dataclass
+class NoteAction:
+    """What the sync does to one question's note."""
+
+    question: Question
+    guid: str
+    kind: str
+    """add | update | unchanged | delete | skip (see :attr:`reason`)."""
+    note_id: int | None = None
+    deck: str = ""
+    """The deck the bank puts the note's cards in."""
+    fields: tuple[str, ...] = ()
+    """Field names whose text changes."""
+    tags_added: tuple[str, ...] = ()
+    tags_removed: tuple[str, ...] = ()
+    new_tags: tuple[str, ...] = ()
+    moves: tuple[Move, ...] = ()
+    suspend: tuple[int, ...] = ()
+    unsuspend: tuple[int, ...] = ()
+    conflict: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Fields edited in Anki since the last sync: name → (text in Anki, text in the bank)."""
+    kept: bool = False
+    """``--keep-anki-edits``: the conflicting fields are left as the learner wrote them."""
+    reason: str = ""
+
+    @property
+    def id(self) -> str:
+        """The question id."""
+        return self.question.id
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything is written for this note."""
+        return (
+            self.kind in ("add", "delete")
+            or bool(self.fields or self.tags_added or self.tags_removed or self.moves)
+            or bool(self.suspend or self.unsuspend)
+        )
+
+    def describe(self) -> list[str]:
+        """Lines for the terminal: the action, then each conflicting field's two texts."""
+        qid = self.id
+        if self.kind == "add":
+            lines = [f"+ {qid}: add → {self.deck}"]
+        elif self.kind == "delete":
+            lines = [f"x {qid}: delete (retired)"]
+        elif self.kind == "skip":
+            lines = [f"  {qid}: skipped ({self.reason})"]
+        elif not self.changed and not self.conflict:
+            lines = [f"= {qid}: unchanged"]
+        else:
+            parts = []
+            if self.fields:
+                parts.append("fields " + ", ".join(self.fields))
+            if self.tags_added or self.tags_removed:
+                tags = [f"+{t}" for t in self.tags_added] + [f"-{t}" for t in self.tags_removed]
+                parts.append("tags " + " ".join(tags))
+            for move in self.moves:
+                parts.append(f"move {move.from_deck} → {move.to_deck}")
+            if self.suspend:
+                parts.append(f"suspend {len(self.suspend)} card(s) (retired)")
+            if self.unsuspend:
+                parts.append(f"unsuspend {len(self.unsuspend)} card(s) (no longer retired)")
+            if self.kept:
+                parts.append("your edits in Anki kept (--keep-anki-edits)")
+            sign = "!" if self.conflict else "~"
+            lines = [f"{sign} {qid}: update ({'; '.join(parts) or 'nothing else'})"]
+        if self.conflict:
+            verb = "kept" if self.kept else "replaced by the bank's"
+            lines.append(f"  conflict: edited in Anki since the last sync ({verb})")
+            for name, (anki_text, bank_text) in self.conflict.items():
+                lines.append(f"    {name} in Anki: {anki_text}")
+                lines.append(f"    {name} in the bank: {bank_text}")
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        """The action as JSON-ready data."""
+        return {
+            "id": self.id,
+            "guid": self.guid,
+            "action": self.kind if self.kind != "update" or self.changed else "unchanged",
+            "deck": self.deck,
+            "fields": list(self.fields),
+            "tags_added": list(self.tags_added),
+            "tags_removed": list(self.tags_removed),
+            "moves": [
+                {"card": m.card_id, "from": m.from_deck, "to": m.to_deck} for m in self.moves
+            ],
+            "suspend": len(self.suspend),
+            "unsuspend": len(self.unsuspend),
+            "conflict": {n: {"anki": a, "bank": b} for n, (a, b) in self.conflict.items()},
+            "kept_anki_edits": self.kept,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class NotetypeAction:
+    """What the sync does to the note type's templates and CSS."""
+
+    name: str
+    exists: bool
+    changed: tuple[str, ...] = ()
+    """Parts whose text changes: front, back, css."""
+    tweaked: bool = False
+    """The learner changed those parts in Anki since the last sync."""
+    kept: bool = False
+
+    def describe(self) -> str | None:
+        """A line for the terminal, or None when nothing changes."""
+        if not self.exists or not self.changed:
+            return None
+        parts = ", ".join(self.changed)
+        if self.tweaked and self.kept:
+            return f"! note type '{self.name}': your changes in Anki to {parts} kept"
+        if self.tweaked:
+            return (
+                f"! note type '{self.name}': {parts} updated, replacing your changes made "
+                "in Anki since the last sync"
+            )
+        return f"~ note type '{self.name}': {parts} updated"
+
+
+@dataclass
+class SyncPlan:
+    """Everything a sync would change, computed against the real collection."""
+
+    actions: list[NoteAction]
+    notetype: NotetypeAction
+    record: dict[str, Any]
+    record_changed: bool
+    orphans: list[str] = field(default_factory=list)
+    """Question ids of notes of our note type that the bank no longer has (left alone)."""
+    adopted: int = 0
+    """Notes found without a record of a previous sync (imported from a package)."""
+
+    @property
+    def changes_anything(self) -> bool:
+        """Whether applying writes anything to the collection."""
+        notetype_writes = bool(self.notetype.changed) and not self.notetype.kept
+        return any(a.changed for a in self.actions) or notetype_writes or self.record_changed
+
+    def counts(self) -> dict[str, int]:
+        """Notes per outcome, like Anki's import log."""
+        counts = dict.fromkeys(
+            ("added", "updated", "moved", "suspended", "unsuspended", "deleted", "conflicts",
+             "kept", "skipped", "unchanged"),
+            0,
+        )  # fmt: skip
+        for a in self.actions:
+            if a.kind == "add":
+                counts["added"] += 1
+            elif a.kind == "delete":
+                counts["deleted"] += 1
+            elif a.kind == "skip":
+                counts["skipped"] += 1
+            else:
+                counts["updated"] += bool(a.fields or a.tags_added or a.tags_removed)
+                counts["moved"] += bool(a.moves)
+                counts["suspended"] += bool(a.suspend)
+                counts["unsuspended"] += bool(a.unsuspend)
+                counts["kept"] += a.kept
+                counts["unchanged"] += not a.changed
+            counts["conflicts"] += bool(a.conflict)
+        return counts
+
+    def summary(self) -> str:
+        """``3 added, 2 updated, 1 moved, 1 suspended, 1 conflict, 74 unchanged``."""
+        counts = self.counts()
+        always = ("added", "updated", "moved", "suspended", "conflicts", "unchanged")
+        parts = []
+        for name, n in counts.items():
+            if n or name in always:
+                label = "conflict" if name == "conflicts" and n == 1 else name
+                parts.append(f"{n} {label}")
+        return ", ".join(parts)
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+@dataclass
+class _Existing:
+    note_id: int
+    notetype: int
+    fields: list[str]
+    tags: list[str]
+    cards: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """(card id, deck id, queue, type) per card."""
+
+
+def _existing_notes(col: Any, guids: Sequence[str]) -> dict[str, _Existing]:
+    found: dict[str, _Existing] = {}
+    for chunk in _chunks(list(guids)):
+        marks = ",".join("?" * len(chunk))
+        rows = col.db.all(
+            f"select id, guid, mid, flds, tags from notes where guid in ({marks})", *chunk
+        )
+        for nid, guid, mid, flds, tags in rows:
+            found[guid] = _Existing(nid, mid, flds.split("\x1f"), tags.split())
+    by_nid = {e.note_id: e for e in found.values()}
+    for chunk in _chunks(list(by_nid)):
+        marks = ",".join("?" * len(chunk))
+        rows = col.db.all(
+            f"select id, nid, did, queue, type from cards where nid in ({marks}) order by ord",
+            *chunk,
+        )
+        for cid, nid, did, queue, ctype in rows:
+            by_nid[nid].cards.append((cid, did, queue, ctype))
+    return found
+
+
+def _notetype_parts(model: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    for template in model.get("tmpls", []):
+        if template.get("name") == TEMPLATE_NAME:
+            return str(template["qfmt"]), str(template["afmt"]), str(model.get("css", ""))
+    return None
+
+
+def check_notetype(model: Mapping[str, Any]) -> None:
+    """Refuse a note type whose fields or card templates were changed in Anki: writing
+    through it would need a schema change (a one-way sync to AnkiWeb)."""
+    names = [f["name"] for f in model.get("flds", [])]
+    templates = [t["name"] for t in model.get("tmpls", [])]
+    if names != list(NOTE_FIELDS) or templates != [TEMPLATE_NAME]:
+        raise SyncError(
+            f"the note type '{model.get('name')}' in the collection has fields "
+            f"{', '.join(names)} and cards {', '.join(templates)} (changed in Anki); sync needs "
+            f"fields {', '.join(NOTE_FIELDS)} and the card {TEMPLATE_NAME!r}; nothing changed"
+        )
+
+
+def plan_sync(
+    col: Any, given: SyncInput, keep_anki_edits: bool = False, delete_retired: bool = False
+) -> SyncPlan:
+    """Compare the bank with the open collection ``col``; nothing is written."""
+    deck = given.bank.deck
+    prefix = deck.tag_prefix.lower() + "::"
+    titles = topic_titles(given.bank)
+    old_record: dict[str, Any] = col.get_config(record_key(deck.id), None) or {}
+    hashes: dict[str, str] = dict(old_record.get("notes", {}))
+    suspended_by_us: dict[str, list[int]] = dict(old_record.get("suspended", {}))
+    previous_layout = str(old_record.get("layout", given.layout))
+
+    ntid = notetype_id(deck)
+    model = col.models.get(ntid)
+    if model is not None:
+        check_notetype(model)
+    notetype = _plan_notetype(model, given.notetype, old_record, keep_anki_edits)
+
+    guids = {q.id: question_guid(deck, q) for q in given.questions}
+    existing = _existing_notes(col, list(guids.values()))
+    deck_names = {d.id: d.name for d in col.decks.all_names_and_ids()}
+    actions: list[NoteAction] = []
+    adopted = 0
+    for question in given.questions:
+        guid = guids[question.id]
+        content = given.notes[question.id]
+        target = deck_name(deck, question, given.layout, titles)
+        note = existing.get(guid)
+        if note is None:
+            if question.retired:
+                reason = "retired, not in the collection"
+                actions.append(NoteAction(question, guid, "skip", deck=target, reason=reason))
+            else:
+                actions.append(NoteAction(question, guid, "add", deck=target))
+                hashes[guid] = field_hash(content.fields)
+            continue
+        if note.notetype != ntid:
+            name = (col.models.get(note.notetype) or {}).get("name", note.notetype)
+            reason = f"its note in Anki has the note type '{name}'"
+            actions.append(NoteAction(question, guid, "skip", note.note_id, target, reason=reason))
+            continue
+        if question.retired and delete_retired:
+            actions.append(NoteAction(question, guid, "delete", note.note_id, target))
+            hashes.pop(guid, None)
+            suspended_by_us.pop(guid, None)
+            continue
+        recorded = hashes.get(guid)
+        adopted += recorded is None
+        action = _plan_note(question, guid, note, content, target, recorded, keep_anki_edits)
+        ours = [t for t in note.tags if t.lower().startswith(prefix)]
+        mine = [t for t in note.tags if not t.lower().startswith(prefix)]
+        old_ours = {t.lower() for t in ours}
+        new_ours = {t.lower() for t in content.tags}
+        action.tags_added = tuple(t for t in content.tags if t.lower() not in old_ours)
+        action.tags_removed = tuple(t for t in ours if t.lower() not in new_ours)
+        action.new_tags = tuple(mine) + content.tags
+        previous = _previous_state(question, ours, prefix)
+        old_deck = (
+            deck_name(deck, previous, previous_layout, titles) if previous is not None else None
+        )
+        if old_deck is not None and old_deck != target:
+            action.moves = tuple(
+                Move(cid, old_deck, target)
+                for cid, did, _, _ in note.cards
+                if deck_names.get(did) == old_deck
+            )
+        if question.retired:
+            action.suspend = tuple(cid for cid, _, q, _ in note.cards if q != SUSPENDED_QUEUE)
+            if action.suspend:
+                suspended_by_us[guid] = sorted({*suspended_by_us.get(guid, []), *action.suspend})
+        elif guid in suspended_by_us:
+            ours_suspended = set(suspended_by_us.pop(guid))
+            action.unsuspend = tuple(
+                cid for cid, _, q, _ in note.cards if q == SUSPENDED_QUEUE and cid in ours_suspended
+            )
+        # a kept conflict keeps the old hash: it is reported again until resolved
+        hashes[guid] = (recorded or "") if action.kept else field_hash(content.fields)
+        actions.append(action)
+
+    record = {
+        "version": RECORD_VERSION,
+        "layout": given.layout,
+        "notetype": old_record.get("notetype") if notetype.kept else field_hash(
+            (given.notetype.front, given.notetype.back, given.notetype.css)
+        ),
+        "notes": dict(sorted(hashes.items())),
+        "suspended": dict(sorted(suspended_by_us.items())),
+    }  # fmt: skip
+    orphans = _orphans(col, ntid, set(guids.values())) if given.whole_bank else []
+    return SyncPlan(actions, notetype, record, record != old_record, orphans, adopted)
+
+
+def _plan_note(
+    question: Question,
+    guid: str,
+    note: _Existing,
+    content: NoteContent,
+    target: str,
+    recorded: str | None,
+    keep_anki_edits: bool,
+) -> NoteAction:
+    anki_fields = note.fields[: len(NOTE_FIELDS)]
+    anki_fields += [""] * (len(NOTE_FIELDS) - len(anki_fields))
+    differs = [
+        name
+        for name, anki_text, bank_text in zip(NOTE_FIELDS, anki_fields, content.fields, strict=True)
+        if not _same(anki_text, bank_text)
+    ]
+    action = NoteAction(question, guid, "update", note.note_id, target)
+    edited = recorded is not None and field_hash(anki_fields) != recorded
+    if edited and differs:
+        index = {name: i for i, name in enumerate(NOTE_FIELDS)}
+        action.conflict = {n: (anki_fields[index[n]], content.fields[index[n]]) for n in differs}
+        if keep_anki_edits:
+            action.kept = True
+            return action
+    action.fields = tuple(differs)
+    return action
+
+
+def _previous_state(question: Question, ours: Sequence[str], prefix: str) -> Question | None:
+    """The question as our tags in the collection say it was when we last wrote it (its
+    level, topics, retired), to find the deck we put its cards in; None without a level tag."""
+    level = None
+    topics = []
+    retired = False
+    for tag in ours:
+        rest = tag[len(prefix) :]
+        if rest.lower().startswith("level::"):
+            level = rest[len("level::") :]
+        elif rest.lower().startswith("topic::"):
+            topics.append(rest[len("topic::") :])
+        elif rest.lower() == "retired":
+            retired = True
+    if level is None:
+        return None
+    return dataclasses.replace(question, level=level, topics=tuple(topics), retired=retired)
+
+
+def _plan_notetype(
+    model: Mapping[str, Any] | None,
+    notetype: NoteType,
+    old_record: Mapping[str, Any],
+    keep_anki_edits: bool,
+) -> NotetypeAction:
+    if model is None:
+        return NotetypeAction(notetype.name, exists=False)
+    current = _notetype_parts(model) or ("", "", "")
+    bank = (notetype.front, notetype.back, notetype.css)
+    changed = tuple(
+        name
+        for name, a, b in zip(("front", "back", "css"), current, bank, strict=True)
+        if not _same(a, b)
+    )
+    recorded = old_record.get("notetype")
+    tweaked = bool(changed) and recorded is not None and field_hash(current) != recorded
+    kept = tweaked and keep_anki_edits
+    return NotetypeAction(str(model.get("name", notetype.name)), True, changed, tweaked, kept)
+
+
+def _orphans(col: Any, ntid: int, guids: set[str]) -> list[str]:
+    rows = col.db.all("select guid, flds from notes where mid = ?", ntid)
+    found = []
+    for guid, flds in rows:
+        if guid not in guids:
+            values = flds.split("\x1f")
+            found.append(values[3] if len(values) > 3 else guid)
+    return sorted(found)
+
+
+# Opening and applying ----------------------------------------------------------------------
+
+
+def require_backend() -> None:
+    """Raise :class:`SyncError` when Anki's backend (the ``anki`` package) is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("anki") is None:
+        raise SyncError(
+            "exporter sync needs Anki's backend, the 'anki' package: "
+            "pip install 'interview-deck-exporter[sync]' (make build installs it)"
+        )
+
+
+def open_collection(path: Path) -> Any:
+    """Open ``path`` with Anki's backend; :class:`CollectionBusy` when Anki holds it."""
+    require_backend()
+    from anki.collection import Collection
+    from anki.errors import DBError
+
+    if not path.is_file():
+        raise SyncError(f"no Anki collection at {path}")
+    try:
+        return Collection(str(path))
+    except DBError as exc:
+        if "already open" in str(exc).lower():
+            raise CollectionBusy(
+                f"{path} is open in Anki (or Anki is syncing its media): close Anki, or let "
+                "its sync finish, then run exporter sync again; nothing changed"
+            ) from None
+        raise SyncError(f"cannot open {path}: {exc}") from None
+    except Exception as exc:  # the backend's other refusals: a too-new or damaged file
+        raise SyncError(f"cannot open {path} as an Anki collection: {exc}") from None
+
+
+def backup(col: Any, folder: Path) -> Path | None:
+    """A backup through Anki's own mechanism (a ``.colpkg`` in ``folder``, Anki's rotation
+    rules); the newest backup file, or None if Anki made none."""
+    folder.mkdir(parents=True, exist_ok=True)
+    col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True)
+    backups = sorted(folder.glob("*.colpkg"), key=lambda p: p.stat().st_mtime)
+    return backups[-1] if backups else None
+
+
+PackageMaker = Callable[[Sequence[Question]], bytes]
+"""Builds the ``.apkg`` bytes of some questions (the package's own code)."""
+
+
+def apply_sync(
+    col: Any,
+    plan: SyncPlan,
+    given: SyncInput,
+    make_package: PackageMaker,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Apply ``plan`` to ``col`` in one transaction: all of it, or (on any error or a
+    kill) none of it."""
+
+    def run() -> None:
+        _apply(col, plan, given, make_package, progress)
+
+    col.db.transact(run)
+
+
+def _apply(
+    col: Any,
+    plan: SyncPlan,
+    given: SyncInput,
+    make_package: PackageMaker,
+    progress: Callable[[str], None] | None,
+) -> None:
+    deck = given.bank.deck
+    adds = [a for a in plan.actions if a.kind == "add"]
+    if progress is not None:
+        progress(f"applying {sum(a.changed for a in plan.actions)} note changes")
+    if adds:
+        _add_notes(col, deck, adds, given, make_package)
+    ntid = notetype_id(deck)
+    updates = [
+        a
+        for a in plan.actions
+        if a.kind == "update" and (a.fields or a.tags_added or a.tags_removed)
+    ]
+    if updates:
+        _write_media(col, [given.notes[a.id] for a in updates if a.fields])
+        notes = []
+        for action in updates:
+            note = col.get_note(action.note_id)
+            content = given.notes[action.id]
+            for index in range(len(NOTE_FIELDS)):
+                if NOTE_FIELDS[index] in action.fields:
+                    note[NOTE_FIELDS[index]] = content.fields[index]
+            note.tags = list(action.new_tags)
+            notes.append(note)
+        col.update_notes(notes)
+    targets: dict[str, list[int]] = {}
+    for action in plan.actions:
+        for move in action.moves:
+            targets.setdefault(move.to_deck, []).append(move.card_id)
+    for name, card_ids in sorted(targets.items()):
+        col.set_deck(card_ids, col.decks.id(name))
+    suspend = [cid for a in plan.actions for cid in a.suspend]
+    if suspend:
+        col.sched.suspend_cards(suspend)
+    unsuspend = [cid for a in plan.actions for cid in a.unsuspend]
+    if unsuspend:
+        col.sched.unsuspend_cards(unsuspend)
+    deletes = [a.note_id for a in plan.actions if a.kind == "delete" and a.note_id is not None]
+    if deletes:
+        col.remove_notes(deletes)
+    if plan.notetype.exists and plan.notetype.changed and not plan.notetype.kept:
+        model = copy.deepcopy(col.models.get(ntid))
+        for template in model["tmpls"]:
+            if template["name"] == TEMPLATE_NAME:
+                template["qfmt"], template["afmt"] = given.notetype.front, given.notetype.back
+        model["css"] = given.notetype.css
+        col.models.update_dict(model)
+    if plan.record_changed:
+        col.set_config(record_key(deck.id), plan.record)
+
+
+def _add_notes(
+    col: Any, deck: Any, adds: list[NoteAction], given: SyncInput, make_package: PackageMaker
+) -> None:
+    """New notes through Anki's package importer (never updating an existing note or the
+    note type), then study positions in bank order after every existing new card."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_NEVER as NEVER
+
+    questions = new_card_order(deck, [a.question for a in adds])
+    start = col.db.scalar("select coalesce(max(due), -1) + 1 from cards where type = ?", NEW_TYPE)
+    start = max(int(start), int(col.get_config("nextPos", 0) or 0))
+    with tempfile.TemporaryDirectory(prefix="exporter-sync-") as folder:
+        path = Path(folder) / f"{deck.id}-new.apkg"
+        path.write_bytes(make_package(questions))
+        options = ImportAnkiPackageOptions(
+            merge_notetypes=False,
+            update_notes=NEVER,
+            update_notetypes=NEVER,
+            with_scheduling=False,
+            with_deck_configs=False,
+        )
+        result = col.import_anki_package(
+            ImportAnkiPackageRequest(package_path=str(path), options=options)
+        )
+    if len(result.log.new) != len(questions):
+        raise SyncError(
+            f"Anki's importer added {len(result.log.new)} of {len(questions)} new notes "
+            f"({len(result.log.conflicting)} conflicting); nothing changed"
+        )
+    guids = [question_guid(deck, q) for q in questions]
+    found = _existing_notes(col, guids)
+    ntid = notetype_id(deck)
+    card_ids = []
+    for guid in guids:
+        note = found[guid]
+        if note.notetype != ntid:
+            raise SyncError(
+                "Anki's importer put the new notes in another note type; nothing changed"
+            )
+        card_ids += [cid for cid, _, _, _ in note.cards]
+    col.sched.reposition_new_cards(
+        card_ids=card_ids, starting_from=start, step_size=1, randomize=False, shift_existing=False
+    )
+    col.set_config("nextPos", start + len(card_ids))
+
+
+def _write_media(col: Any, contents: Iterable[NoteContent]) -> None:
+    """Images the updated notes show, into the collection's media folder (content-hashed
+    names: a file already there is the same file)."""
+    for content in contents:
+        for item in content.media:
+            if not col.media.have(item.name):
+                col.media.write_data(item.name, item.data)
