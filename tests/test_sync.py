@@ -602,3 +602,36 @@ def test_the_record_of_what_was_written_lives_in_the_collection(tmp_path, projec
         assert note_guid("deep-learning", "overfitting") in record["notes"]
         size = len(json.dumps(record))
     assert size < 60 * 80, f"{size} bytes: config is sent on every AnkiWeb sync"
+
+
+def import_package(collection: Path, package: Path):
+    with opened(collection) as col:
+        options = ImportAnkiPackageOptions(update_notes=IF_NEWER, update_notetypes=IF_NEWER)
+        request = ImportAnkiPackageRequest(package_path=str(package), options=options)
+        return col.import_anki_package(request).log
+
+
+def test_both_ways_into_anki_work_on_the_same_collection(tmp_path, project):
+    """A learner who imported the .apkg can switch to sync, and back: one note type, no
+    duplicates, no conflicting notes."""
+    source, collection = project
+    invoke_cli(["build", "-t", "anki"], cwd=tmp_path)
+    package = tmp_path / "build" / "deep-learning.apkg"
+    first = import_package(collection, package)
+    out = synced(tmp_path, collection)
+    assert "0 added, 0 updated, 0 moved" in out
+    assert "notes had no record of an earlier sync" in out
+    with opened(collection) as col:
+        assert col.get_config(record_key("deep-learning"))["notes"]
+        count = col.note_count()
+    assert count == len(first.new)
+    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    AGAIN. Overfitting is")
+    synced(tmp_path, collection)
+    log = import_package(collection, package)  # the (older) package again: nothing breaks
+    assert not log.new and not log.conflicting
+    with opened(collection) as col:
+        assert col.note_count() == count
+        names = [m.name for m in col.models.all_names_and_ids()]
+        assert names.count("Interview Q&A (deep-learning)") == 1
+        assert note_of(col, "overfitting")["Answer"].startswith("<p>AGAIN.")
+        check_database_clean(col)
