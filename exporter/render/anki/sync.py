@@ -169,7 +169,7 @@ class NoteAction:
                 parts.append(f"unsuspend {len(self.unsuspend)} card(s) (no longer retired)")
             if self.kept:
                 parts.append("your edits in Anki kept (--keep-anki-edits)")
-            sign = "!" if self.conflict else "~"
+            sign = "!" if self.conflict else "-" if self.suspend else "~"
             lines = [f"{sign} {qid}: update ({'; '.join(parts) or 'nothing else'})"]
         if self.conflict:
             verb = "kept" if self.kept else "replaced by the bank's"
@@ -474,6 +474,8 @@ def _previous_state(question: Question, ours: Sequence[str], prefix: str) -> Que
             retired = True
     if level is None:
         return None
+    if (level, tuple(topics), retired) == (question.level, question.topics, question.retired):
+        return question
     return dataclasses.replace(question, level=level, topics=tuple(topics), retired=retired)
 
 
