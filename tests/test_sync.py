@@ -635,3 +635,60 @@ def test_both_ways_into_anki_work_on_the_same_collection(tmp_path, project):
         assert names.count("Interview Q&A (deep-learning)") == 1
         assert note_of(col, "overfitting")["Answer"].startswith("<p>AGAIN.")
         check_database_clean(col)
+
+
+def test_a_note_deleted_in_anki_is_not_added_again(tmp_path, project):
+    _source, collection = project
+    synced(tmp_path, collection)
+    with opened(collection) as col:
+        col.remove_notes([note_of(col, "overfitting").id])
+        count = col.note_count()
+    out = synced(tmp_path, collection, "-v")
+    assert "overfitting: skipped (deleted in Anki since an earlier sync; not added again)" in out
+    assert "0 added" in out and "1 skipped" in out
+    with opened(collection) as col:
+        assert col.note_count() == count
+
+
+def test_images_reach_the_collection_media_folder(tmp_path, make_source):
+    from conftest import PNG_BYTES
+
+    questions = (
+        "- id: with-image\n  level: basic\n  question: What does this show?\n"
+        "  answer: |\n    A dot. ![a dot](images/dot.png)\n  tags: [math]\n"
+    )
+    make_source(questions, files={"images/dot.png": PNG_BYTES})
+    collection = new_collection(tmp_path / "anki" / "collection.anki2")
+    synced(tmp_path, collection)
+    media = collection.parent / "collection.media"
+    files = [p for p in media.iterdir() if p.suffix == ".png"]
+    assert len(files) == 1 and files[0].read_bytes() == PNG_BYTES
+    with opened(collection) as col:
+        note = note_of(col, "with-image")
+        assert f'src="{files[0].name}"' in note["Answer"]
+        assert col.media.check().missing == []
+    # a new picture in an existing note: copied into the media folder with the update
+    (tmp_path / "source" / "images" / "dot2.png").write_bytes(red_png(200))
+    text = (tmp_path / "source" / "questions" / "basic.yaml").read_text("utf-8")
+    text = text.replace("images/dot.png", "images/dot2.png")
+    (tmp_path / "source" / "questions" / "basic.yaml").write_text(text, "utf-8")
+    out = synced(tmp_path, collection)
+    assert "1 updated" in out
+    with opened(collection) as col:
+        assert col.media.check().missing == []
+    assert len([p for p in media.iterdir() if p.suffix == ".png"]) == 2
+
+
+def red_png(red: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(bytes([0, red, 0, 0]))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

@@ -367,8 +367,12 @@ def plan_sync(
         target = deck_name(deck, question, given.layout, titles)
         note = existing.get(guid)
         if note is None:
-            if question.retired:
-                reason = "retired, not in the collection"
+            if question.retired or guid in hashes:
+                reason = (
+                    "retired, not in the collection"
+                    if question.retired
+                    else "deleted in Anki since an earlier sync; not added again"
+                )
                 actions.append(NoteAction(question, guid, "skip", deck=target, reason=reason))
             else:
                 actions.append(NoteAction(question, guid, "add", deck=target))
@@ -537,8 +541,8 @@ def open_collection(path: Path) -> Any:
     except DBError as exc:
         if "already open" in str(exc).lower():
             raise CollectionBusy(
-                f"{path} is open in Anki (or Anki is syncing its media): close Anki, or let "
-                "its sync finish, then run exporter sync again; nothing changed"
+                f"{path} is open in Anki (or Anki is syncing its media): close Anki (let it "
+                "finish syncing with AnkiWeb), then run exporter sync again; nothing changed"
             ) from None
         raise SyncError(f"cannot open {path}: {exc}") from None
     except Exception as exc:  # the backend's other refusals: a too-new or damaged file
