@@ -152,12 +152,12 @@ def sync_command(
     tagged and moved to the retired deck. Anki backs the collection up first, and every
     change of a run is applied as one unit.
     """
-    from exporter.render.anki import sync
+    from exporter.render.anki import apply, sync
 
     require_source(settings)
     path = _collection_path(collection, profile)
     try:
-        sync.require_backend()
+        apply.require_backend()
     except sync.SyncError as exc:
         raise InputError(str(exc)) from None
     chosen = ("anki", *(t for t in targets if t != "anki"))
@@ -174,13 +174,13 @@ def sync_command(
         report(settings, project.diagnostics)
     given = _sync_input(bank, plan, request, layout)
     try:
-        col = sync.open_collection(path)
+        col = apply.open_collection(path)
     except sync.SyncError as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_USAGE
     try:
-        return _run(settings, col, path, given, plan, dry_run, keep_anki_edits, delete_retired,
-                    yes, output_format)  # fmt: skip
+        options = (dry_run, keep_anki_edits, delete_retired, yes, output_format)
+        return _run(settings, col, path, given, *options)
     except sync.SyncError as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_USAGE
@@ -211,14 +211,13 @@ def _run(
     col: Any,
     path: Path,
     given: Any,
-    plan: Any,
     dry_run: bool,
     keep_anki_edits: bool,
     delete_retired: bool,
     yes: bool,
     output_format: str,
 ) -> int:
-    from exporter.render.anki import sync
+    from exporter.render.anki import apply, sync
     from exporter.render.anki.package import build_package
 
     result = sync.plan_sync(col, given, keep_anki_edits, delete_retired)
@@ -232,13 +231,13 @@ def _run(
         except click.Abort:
             confirmed = False
         if not confirmed:
-            click.echo("error: deletion not confirmed (pass --yes to skip the question); "
-                       "nothing changed", err=True)  # fmt: skip
+            message = "deletion not confirmed (pass --yes to skip the question); nothing changed"
+            click.echo(f"error: {message}", err=True)
             return EXIT_PROBLEMS
     backup = None
     applied = False
     if not dry_run and result.changes_anything:
-        backup = sync.backup(col, path.parent / "backups")
+        backup = apply.backup(col, path.parent / "backups")
         if backup is not None:
             settings.info(f"backup: {backup}")
 
@@ -257,7 +256,7 @@ def _run(
         def progress(message: str) -> None:
             settings.info(f"{message} in {path} …")
 
-        sync.apply_sync(col, result, given, make_package, progress)
+        apply.apply_sync(col, result, given, make_package, progress)
         applied = True
     if output_format == "json":
         click.echo(json.dumps(_as_json(path, result, dry_run, applied, backup), indent=2))

@@ -5,7 +5,7 @@ and which deck it put each card in; the learner owns everything else (their own 
 flags, scheduling, review history, decks they moved cards to). :func:`plan_sync` compares
 the bank with the collection and lists what would change, without writing; :func:`apply_sync`
 makes Anki back the collection up, then applies every change in one database transaction,
-so a failure or a kill half-way leaves the collection as it was.
+so a failure or a kill half-way leaves the collection as it was (:mod:`.apply`).
 
 What we last wrote is kept in the collection itself, in Anki's per-collection config under
 ``interview-deck-exporter:<deck id>``: a short hash of each note's fields (to tell an edit
@@ -22,14 +22,11 @@ The ``anki`` package is imported only here, when a sync runs.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
-import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME
@@ -37,13 +34,25 @@ from exporter.core.model import Bank, Question
 from exporter.render.anki.notes import NoteContent, NoteType
 from exporter.render.anki.package import (
     deck_name,
-    new_card_order,
     notetype_id,
     question_guid,
     topic_titles,
 )
 
 RECORD_VERSION = 1
+COUNTS = (
+    "added",
+    "updated",
+    "moved",
+    "suspended",
+    "unsuspended",
+    "deleted",
+    "conflicts",
+    "kept",
+    "skipped",
+    "unchanged",
+)
+"""The outcomes a sync counts, in the order the summary names them."""
 SUSPENDED_QUEUE = -1
 NEW_TYPE = 0
 _CHUNK = 500
@@ -248,11 +257,7 @@ class SyncPlan:
 
     def counts(self) -> dict[str, int]:
         """Notes per outcome, like Anki's import log."""
-        counts = dict.fromkeys(
-            ("added", "updated", "moved", "suspended", "unsuspended", "deleted", "conflicts",
-             "kept", "skipped", "unchanged"),
-            0,
-        )  # fmt: skip
+        counts = dict.fromkeys(COUNTS, 0)
         for a in self.actions:
             if a.kind == "add":
                 counts["added"] += 1
@@ -288,7 +293,9 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 @dataclass
-class _Existing:
+class ExistingNote:
+    """A note of the collection as read for planning: its fields, tags and cards."""
+
     note_id: int
     notetype: int
     fields: list[str]
@@ -297,15 +304,16 @@ class _Existing:
     """(card id, deck id, queue, type) per card."""
 
 
-def _existing_notes(col: Any, guids: Sequence[str]) -> dict[str, _Existing]:
-    found: dict[str, _Existing] = {}
+def existing_notes(col: Any, guids: Sequence[str]) -> dict[str, ExistingNote]:
+    """The collection's notes with these GUIDs, with their cards (a few queries)."""
+    found: dict[str, ExistingNote] = {}
     for chunk in _chunks(list(guids)):
         marks = ",".join("?" * len(chunk))
         rows = col.db.all(
             f"select id, guid, mid, flds, tags from notes where guid in ({marks})", *chunk
         )
         for nid, guid, mid, flds, tags in rows:
-            found[guid] = _Existing(nid, mid, flds.split("\x1f"), tags.split())
+            found[guid] = ExistingNote(nid, mid, flds.split("\x1f"), tags.split())
     by_nid = {e.note_id: e for e in found.values()}
     for chunk in _chunks(list(by_nid)):
         marks = ",".join("?" * len(chunk))
@@ -357,7 +365,7 @@ def plan_sync(
     notetype = _plan_notetype(model, given.notetype, old_record, keep_anki_edits)
 
     guids = {q.id: question_guid(deck, q) for q in given.questions}
-    existing = _existing_notes(col, list(guids.values()))
+    existing = existing_notes(col, list(guids.values()))
     deck_names = {d.id: d.name for d in col.decks.all_names_and_ids()}
     actions: list[NoteAction] = []
     adopted = 0
@@ -421,15 +429,14 @@ def plan_sync(
         hashes[guid] = (recorded or "") if action.kept else field_hash(content.fields)
         actions.append(action)
 
+    bank_notetype = (given.notetype.front, given.notetype.back, given.notetype.css)
     record = {
         "version": RECORD_VERSION,
         "layout": given.layout,
-        "notetype": old_record.get("notetype") if notetype.kept else field_hash(
-            (given.notetype.front, given.notetype.back, given.notetype.css)
-        ),
+        "notetype": old_record.get("notetype") if notetype.kept else field_hash(bank_notetype),
         "notes": dict(sorted(hashes.items())),
         "suspended": dict(sorted(suspended_by_us.items())),
-    }  # fmt: skip
+    }
     orphans = _orphans(col, ntid, set(guids.values())) if given.whole_bank else []
     return SyncPlan(actions, notetype, record, record != old_record, orphans, adopted)
 
@@ -437,7 +444,7 @@ def plan_sync(
 def _plan_note(
     question: Question,
     guid: str,
-    note: _Existing,
+    note: ExistingNote,
     content: NoteContent,
     target: str,
     recorded: str | None,
@@ -512,179 +519,3 @@ def _orphans(col: Any, ntid: int, guids: set[str]) -> list[str]:
             values = flds.split("\x1f")
             found.append(values[3] if len(values) > 3 else guid)
     return sorted(found)
-
-
-# Opening and applying ----------------------------------------------------------------------
-
-
-def require_backend() -> None:
-    """Raise :class:`SyncError` when Anki's backend (the ``anki`` package) is missing."""
-    import importlib.util
-
-    if importlib.util.find_spec("anki") is None:
-        raise SyncError(
-            "exporter sync needs Anki's backend, the 'anki' package: "
-            "pip install 'interview-deck-exporter[sync]' (make build installs it)"
-        )
-
-
-def open_collection(path: Path) -> Any:
-    """Open ``path`` with Anki's backend; :class:`CollectionBusy` when Anki holds it."""
-    require_backend()
-    from anki.collection import Collection
-    from anki.errors import DBError
-
-    if not path.is_file():
-        raise SyncError(f"no Anki collection at {path}")
-    try:
-        return Collection(str(path))
-    except DBError as exc:
-        if "already open" in str(exc).lower():
-            raise CollectionBusy(
-                f"{path} is open in Anki (or Anki is syncing its media): close Anki (let it "
-                "finish syncing with AnkiWeb), then run exporter sync again; nothing changed"
-            ) from None
-        raise SyncError(f"cannot open {path}: {exc}") from None
-    except Exception as exc:  # the backend's other refusals: a too-new or damaged file
-        raise SyncError(f"cannot open {path} as an Anki collection: {exc}") from None
-
-
-def backup(col: Any, folder: Path) -> Path | None:
-    """A backup through Anki's own mechanism (a ``.colpkg`` in ``folder``, Anki's rotation
-    rules); the newest backup file, or None if Anki made none."""
-    folder.mkdir(parents=True, exist_ok=True)
-    col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True)
-    backups = sorted(folder.glob("*.colpkg"), key=lambda p: p.stat().st_mtime)
-    return backups[-1] if backups else None
-
-
-PackageMaker = Callable[[Sequence[Question]], bytes]
-"""Builds the ``.apkg`` bytes of some questions (the package's own code)."""
-
-
-def apply_sync(
-    col: Any,
-    plan: SyncPlan,
-    given: SyncInput,
-    make_package: PackageMaker,
-    progress: Callable[[str], None] | None = None,
-) -> None:
-    """Apply ``plan`` to ``col`` in one transaction: all of it, or (on any error or a
-    kill) none of it."""
-
-    def run() -> None:
-        _apply(col, plan, given, make_package, progress)
-
-    col.db.transact(run)
-
-
-def _apply(
-    col: Any,
-    plan: SyncPlan,
-    given: SyncInput,
-    make_package: PackageMaker,
-    progress: Callable[[str], None] | None,
-) -> None:
-    deck = given.bank.deck
-    adds = [a for a in plan.actions if a.kind == "add"]
-    if progress is not None:
-        progress(f"applying {sum(a.changed for a in plan.actions)} note changes")
-    if adds:
-        _add_notes(col, deck, adds, given, make_package)
-    ntid = notetype_id(deck)
-    updates = [
-        a
-        for a in plan.actions
-        if a.kind == "update" and (a.fields or a.tags_added or a.tags_removed)
-    ]
-    if updates:
-        _write_media(col, [given.notes[a.id] for a in updates if a.fields])
-        notes = []
-        for action in updates:
-            note = col.get_note(action.note_id)
-            content = given.notes[action.id]
-            for index in range(len(NOTE_FIELDS)):
-                if NOTE_FIELDS[index] in action.fields:
-                    note[NOTE_FIELDS[index]] = content.fields[index]
-            note.tags = list(action.new_tags)
-            notes.append(note)
-        col.update_notes(notes)
-    targets: dict[str, list[int]] = {}
-    for action in plan.actions:
-        for move in action.moves:
-            targets.setdefault(move.to_deck, []).append(move.card_id)
-    for name, card_ids in sorted(targets.items()):
-        col.set_deck(card_ids, col.decks.id(name))
-    suspend = [cid for a in plan.actions for cid in a.suspend]
-    if suspend:
-        col.sched.suspend_cards(suspend)
-    unsuspend = [cid for a in plan.actions for cid in a.unsuspend]
-    if unsuspend:
-        col.sched.unsuspend_cards(unsuspend)
-    deletes = [a.note_id for a in plan.actions if a.kind == "delete" and a.note_id is not None]
-    if deletes:
-        col.remove_notes(deletes)
-    if plan.notetype.exists and plan.notetype.changed and not plan.notetype.kept:
-        model = copy.deepcopy(col.models.get(ntid))
-        for template in model["tmpls"]:
-            if template["name"] == TEMPLATE_NAME:
-                template["qfmt"], template["afmt"] = given.notetype.front, given.notetype.back
-        model["css"] = given.notetype.css
-        col.models.update_dict(model)
-    if plan.record_changed:
-        col.set_config(record_key(deck.id), plan.record)
-
-
-def _add_notes(
-    col: Any, deck: Any, adds: list[NoteAction], given: SyncInput, make_package: PackageMaker
-) -> None:
-    """New notes through Anki's package importer (never updating an existing note or the
-    note type), then study positions in bank order after every existing new card."""
-    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
-    from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_NEVER as NEVER
-
-    questions = new_card_order(deck, [a.question for a in adds])
-    start = col.db.scalar("select coalesce(max(due), -1) + 1 from cards where type = ?", NEW_TYPE)
-    start = max(int(start), int(col.get_config("nextPos", 0) or 0))
-    with tempfile.TemporaryDirectory(prefix="exporter-sync-") as folder:
-        path = Path(folder) / f"{deck.id}-new.apkg"
-        path.write_bytes(make_package(questions))
-        options = ImportAnkiPackageOptions(
-            merge_notetypes=False,
-            update_notes=NEVER,
-            update_notetypes=NEVER,
-            with_scheduling=False,
-            with_deck_configs=False,
-        )
-        result = col.import_anki_package(
-            ImportAnkiPackageRequest(package_path=str(path), options=options)
-        )
-    if len(result.log.new) != len(questions):
-        raise SyncError(
-            f"Anki's importer added {len(result.log.new)} of {len(questions)} new notes "
-            f"({len(result.log.conflicting)} conflicting); nothing changed"
-        )
-    guids = [question_guid(deck, q) for q in questions]
-    found = _existing_notes(col, guids)
-    ntid = notetype_id(deck)
-    card_ids = []
-    for guid in guids:
-        note = found[guid]
-        if note.notetype != ntid:
-            raise SyncError(
-                "Anki's importer put the new notes in another note type; nothing changed"
-            )
-        card_ids += [cid for cid, _, _, _ in note.cards]
-    col.sched.reposition_new_cards(
-        card_ids=card_ids, starting_from=start, step_size=1, randomize=False, shift_existing=False
-    )
-    col.set_config("nextPos", start + len(card_ids))
-
-
-def _write_media(col: Any, contents: Iterable[NoteContent]) -> None:
-    """Images the updated notes show, into the collection's media folder (content-hashed
-    names: a file already there is the same file)."""
-    for content in contents:
-        for item in content.media:
-            if not col.media.have(item.name):
-                col.media.write_data(item.name, item.data)
