@@ -709,3 +709,37 @@ def red_png(red: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
+
+
+def test_keep_anki_edits_keeps_a_note_type_tweak(tmp_path, project):
+    _source, collection = project
+    synced(tmp_path, collection)
+    with opened(collection) as col:
+        model = col.models.by_name("Interview Q&A (deep-learning)")
+        model["css"] += "\n.mine { font-size: 30px; }"
+        col.models.update_dict(model)
+    templates = tmp_path / "mine" / "anki"
+    templates.mkdir(parents=True)
+    css = (REPO / "templates" / "anki" / "style.css").read_text(encoding="utf-8")
+    (templates / "style.css").write_text(css + "\n.qa-answer { color: teal; }\n", "utf-8")
+    args = ("--templates", str(tmp_path / "mine"), "--keep-anki-edits")
+    out = synced(tmp_path, collection, *args)
+    assert "your changes in Anki to css kept" in out
+    with opened(collection) as col:
+        model = col.models.by_name("Interview Q&A (deep-learning)")
+        assert ".mine" in model["css"] and "teal" not in model["css"]
+
+
+def test_a_level_filter_syncs_only_those_questions(tmp_path, project):
+    source, collection = project
+    synced(tmp_path, collection, "--level", "basic")
+    questions = bank_questions(source)
+    basic = [q for q in questions if q["level"] == "basic" and not q.get("retired")]
+    with opened(collection) as col:
+        assert col.note_count() == len(basic)
+    out = synced(tmp_path, collection)
+    active = [q for q in questions if not q.get("retired")]
+    assert f"{len(active) - len(basic)} added" in out and f"{len(basic)} unchanged" in out
+    with opened(collection) as col:
+        record = col.get_config(record_key("deep-learning"))
+        assert len(record["notes"]) == len(active)
