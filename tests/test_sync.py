@@ -743,3 +743,24 @@ def test_a_level_filter_syncs_only_those_questions(tmp_path, project):
     with opened(collection) as col:
         record = col.get_config(record_key("deep-learning"))
         assert len(record["notes"]) == len(active)
+
+
+def test_a_new_deck_layout_moves_the_cards_still_in_our_decks(tmp_path, project):
+    _source, collection = project
+    synced(tmp_path, collection)
+    with opened(collection) as col:
+        col.set_deck([note_of(col, "autoencoder").cards()[0].id], col.decks.id("Mine"))
+    out = synced(tmp_path, collection, "--deck-layout", "tag")
+    assert "0 updated" in out
+    with opened(collection) as col:
+        names = {col.decks.name(col.get_card(c).did) for c in col.find_cards("")}
+        assert f"{TITLE}::Basic" not in names and "Mine" in names
+        assert (
+            col.decks.name(note_of(col, "overfitting").cards()[0].did) == f"{TITLE}::Fundamentals"
+        )
+    out = synced(tmp_path, collection, "--deck-layout", "tag")
+    assert "0 moved" in out and "nothing written" in out
+    synced(tmp_path, collection)  # back to a deck per level
+    with opened(collection) as col:
+        assert col.decks.name(note_of(col, "overfitting").cards()[0].did) == f"{TITLE}::Basic"
+        assert col.decks.name(note_of(col, "autoencoder").cards()[0].did) == "Mine"

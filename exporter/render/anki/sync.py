@@ -353,6 +353,7 @@ def plan_sync(
     deck = given.bank.deck
     prefix = deck.tag_prefix.lower() + "::"
     titles = topic_titles(given.bank)
+    rank = {topic.id: i for i, topic in enumerate(given.bank.taxonomy.topics)}
     old_record: dict[str, Any] = col.get_config(record_key(deck.id), None) or {}
     hashes: dict[str, str] = dict(old_record.get("notes", {}))
     suspended_by_us: dict[str, list[int]] = dict(old_record.get("suspended", {}))
@@ -406,7 +407,7 @@ def plan_sync(
         action.tags_added = tuple(t for t in content.tags if t.lower() not in old_ours)
         action.tags_removed = tuple(t for t in ours if t.lower() not in new_ours)
         action.new_tags = tuple(mine) + content.tags
-        previous = _previous_state(question, ours, prefix)
+        previous = _previous_state(question, ours, prefix, rank)
         old_deck = (
             deck_name(deck, previous, previous_layout, titles) if previous is not None else None
         )
@@ -469,7 +470,9 @@ def _plan_note(
     return action
 
 
-def _previous_state(question: Question, ours: Sequence[str], prefix: str) -> Question | None:
+def _previous_state(
+    question: Question, ours: Sequence[str], prefix: str, rank: Mapping[str, int]
+) -> Question | None:
     """The question as our tags in the collection say it was when we last wrote it (its
     level, topics, retired), to find the deck we put its cards in; None without a level tag."""
     level = None
@@ -485,8 +488,10 @@ def _previous_state(question: Question, ours: Sequence[str], prefix: str) -> Que
             retired = True
     if level is None:
         return None
-    if (level, tuple(topics), retired) == (question.level, question.topics, question.retired):
+    now = (question.level, sorted(question.topics), question.retired)
+    if (level, sorted(topics), retired) == now:
         return question
+    topics.sort(key=lambda topic: (rank.get(topic, len(rank)), topic))  # taxonomy order
     return dataclasses.replace(question, level=level, topics=tuple(topics), retired=retired)
 
 
