@@ -764,3 +764,16 @@ def test_a_new_deck_layout_moves_the_cards_still_in_our_decks(tmp_path, project)
     with opened(collection) as col:
         assert col.decks.name(note_of(col, "overfitting").cards()[0].did) == f"{TITLE}::Basic"
         assert col.decks.name(note_of(col, "autoencoder").cards()[0].did) == "Mine"
+
+
+def test_a_collection_of_an_older_anki_is_not_upgraded_behind_its_back(tmp_path):
+    copy_bank(tmp_path)
+    collection = tmp_path / "old" / "collection.anki2"
+    collection.parent.mkdir()
+    col = Collection(str(collection))
+    col.close(downgrade=True)  # the on-disk format of Anki before 2.1.50
+    before = fingerprint(collection)
+    result = invoke_cli(["sync", "--collection", str(collection)], cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "format of Anki before 2.1.50 (schema 11)" in result.stderr
+    assert fingerprint(collection) == before

@@ -31,6 +31,25 @@ from exporter.render.anki.sync import (
     record_key,
 )
 
+CURRENT_SCHEMA = 18
+"""The collection schema Anki 2.1.50 and later keep on disk (and this backend writes)."""
+
+
+def schema_version(path: Path) -> int | None:
+    """The collection's schema version, read without locking or writing anything (an
+    ``immutable`` read-only SQLite open); None when it cannot be read that way."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+        try:
+            row = conn.execute("select ver from col").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return int(row[0]) if row and isinstance(row[0], int) else None
+
 
 def require_backend() -> None:
     """Raise :class:`SyncError` when Anki's backend (the ``anki`` package) is missing."""
@@ -51,6 +70,13 @@ def open_collection(path: Path) -> Any:
 
     if not path.is_file():
         raise SyncError(f"no Anki collection at {path}")
+    version = schema_version(path)
+    if version is not None and version < CURRENT_SCHEMA:
+        raise SyncError(
+            f"{path} is in the format of Anki before 2.1.50 (schema {version}); opening it "
+            "here would upgrade it past what that Anki can read: open it once in a current "
+            "Anki, or import the .apkg instead; nothing changed"
+        )
     try:
         return Collection(str(path))
     except DBError as exc:
