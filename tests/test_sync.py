@@ -356,6 +356,13 @@ def test_retired_is_suspended_tagged_moved_and_back_when_unretired(tmp_path, pro
         assert others == {cid: s for cid, s in states.items() if cid != card.id}
         assert (card.ivl, card.reps) == (states[card.id][4], states[card.id][6])
         check_database_clean(col)
+    assert "nothing written" in synced(tmp_path, collection)
+    with opened(collection) as col:  # the learner wants to keep studying it after all
+        col.sched.unsuspend_cards([note_of(col, "perceptron").cards()[0].id])
+    assert "0 suspended" in synced(tmp_path, collection)
+    with opened(collection) as col:
+        assert note_of(col, "perceptron").cards()[0].queue != -1
+        col.sched.suspend_cards([note_of(col, "perceptron").cards()[0].id])
     retire(source, "perceptron", retired=False)
     out = synced(tmp_path, collection)
     assert "1 unsuspended" in out

@@ -2,10 +2,10 @@
 
 The bank owns its notes' fields, its ``<prefix>::`` tags, its note type's templates and CSS,
 and which deck it put each card in; the learner owns everything else (their own tags,
-flags, scheduling, review history, decks they moved cards to). :func:`plan_sync` compares
-the bank with the collection and lists what would change, without writing; :func:`apply_sync`
-makes Anki back the collection up, then applies every change in one database transaction,
-so a failure or a kill half-way leaves the collection as it was (:mod:`.apply`).
+flags, scheduling, review history, decks they moved cards to, cards they unsuspend).
+:func:`plan_sync` compares the bank with the collection and lists what would change, without
+writing; :mod:`.apply` makes Anki back the collection up, then applies every change in one
+database transaction, so a failure or a kill half-way leaves the collection as it was.
 
 What we last wrote is kept in the collection itself, in Anki's per-collection config under
 ``interview-deck-exporter:<deck id>``: a short hash of each note's fields (to tell an edit
@@ -17,7 +17,7 @@ built by :func:`exporter.render.anki.package.build_package` (so the note type, G
 fields, tags, decks and media are exactly the ``.apkg``'s), then given study positions in
 bank order after the collection's existing new cards.
 
-The ``anki`` package is imported only here, when a sync runs.
+Nothing here imports ``anki``: the open collection is handed in (see :mod:`.apply`).
 """
 
 from __future__ import annotations
@@ -417,11 +417,12 @@ def plan_sync(
                 for cid, did, _, _ in note.cards
                 if deck_names.get(did) == old_deck
             )
-        if question.retired:
+        newly_retired = question.retired and (previous is None or not previous.retired)
+        if newly_retired:  # a card the learner unsuspends after that is theirs to study
             action.suspend = tuple(cid for cid, _, q, _ in note.cards if q != SUSPENDED_QUEUE)
             if action.suspend:
                 suspended_by_us[guid] = sorted({*suspended_by_us.get(guid, []), *action.suspend})
-        elif guid in suspended_by_us:
+        elif not question.retired and guid in suspended_by_us:
             ours_suspended = set(suspended_by_us.pop(guid))
             action.unsuspend = tuple(
                 cid for cid, _, q, _ in note.cards if q == SUSPENDED_QUEUE and cid in ours_suspended
