@@ -198,6 +198,54 @@ def bench_size(
         exporter("build", "-t", targets[0], *common), pdf_repeat, edit_one
     )
     part.write_text(original)
+    if size <= SYNC_MAX:
+        results.update(bench_sync(source, out, root, repeat))
+    return results
+
+
+SYNC_MAX = 1000
+"""Sync rows only up to this size (each run writes a whole collection)."""
+EMPTY_COLLECTION = """
+import sys
+from anki.collection import Collection
+Collection(sys.argv[1]).close()
+"""
+
+
+def bench_sync(source: Path, out: Path, root: Path, repeat: int) -> dict[str, dict[str, float]]:
+    """`exporter sync` into an empty collection, with nothing to do, and with every answer
+    edited (N changed notes into a collection of N; the deck already rebuilt, so the row
+    is the sync itself: load, compare, back up, apply)."""
+    import re
+
+    folder = root / "Anki2" / "User 1"
+    folder.mkdir(parents=True, exist_ok=True)
+    collection = folder / "collection.anki2"
+    empty = root / "empty.anki2"
+    subprocess.run([PY, "-c", EMPTY_COLLECTION, str(empty)], check=True)
+    sync = exporter(
+        "sync", "--collection", str(collection), "--source", str(source), "--out", str(out), "-q"
+    )
+
+    def restore(saved: Path) -> None:
+        for extra in folder.glob("collection.anki2-*"):
+            extra.unlink()
+        shutil.rmtree(folder / "backups", ignore_errors=True)
+        shutil.copy(saved, collection)
+
+    results = {"sync into an empty collection": measure(sync, repeat, lambda: restore(empty))}
+    synced = root / "synced.anki2"
+    shutil.copy(collection, synced)
+    results["sync, nothing changed"] = measure(sync, repeat, lambda: restore(synced))
+    originals = {p: p.read_text("utf-8") for p in sorted((source / "questions").glob("*.yaml"))}
+    for path, text in originals.items():
+        edited = re.sub(r"(\n  answer: \|\n    )", r"\1Edited. ", text)
+        path.write_text(re.sub(r"(\n  answer: )(?![|>])", r"\1Edited. ", edited), "utf-8")
+    subprocess.run(exporter("build", "-t", "anki", "--source", str(source), "--out", str(out),
+                            "-q"), check=True)  # fmt: skip
+    results["sync, every answer edited"] = measure(sync, repeat, lambda: restore(synced))
+    for path, text in originals.items():
+        path.write_text(text, "utf-8")
     return results
 
 
@@ -214,6 +262,7 @@ TARGETS = {
     "build flashcards (cold cache)": {81: 1.2, 1000: 8.0},
     "no-op rebuild, all targets": {81: 0.3, 1000: 0.5, 10000: 2.0},
     "rebuild after one edited answer, all targets": {81: 1.5, 1000: 5.0},
+    "sync, every answer edited": {1000: 2.0},
 }
 """The issue's targets (seconds, whole process, median)."""
 MEMORY_TARGETS = {
@@ -298,7 +347,7 @@ def write_results(all_results: dict[int, dict[str, dict[str, float]]], path: Pat
 
 def _row_order(row: str) -> tuple[int, str]:
     order = ["validate", "build anki", "bare: PyYAML", "build cheatsheet", "build flashcards",
-             "build quiz", "bare: WeasyPrint", "no-op", "rebuild after"]  # fmt: skip
+             "build quiz", "bare: WeasyPrint", "no-op", "rebuild after", "sync"]  # fmt: skip
     for index, prefix in enumerate(order):
         if row.startswith(prefix):
             return index, row

@@ -32,6 +32,7 @@ class LazyGroup(click.Group):
         "import": "exporter.cli.importing:import_command",
         "new": "exporter.cli.new:new_command",
         "preview": "exporter.cli.preview:preview_command",
+        "sync": "exporter.cli.sync:sync_command",
         "watch": "exporter.cli.watch:watch_command",
     }
 

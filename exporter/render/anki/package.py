@@ -18,7 +18,7 @@ import json
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,8 @@ import genanki
 
 from exporter.core.context import RenderContext
 from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME, note_guid, stable_id
-from exporter.core.model import Deck, Question
+from exporter.core.model import Bank, Deck, Question
 from exporter.render.anki.notes import NoteContent, NoteType, card_positions
-
-__all__ = ["card_positions", "deck_name", "level_deck_name", "render", "retired_deck_name"]
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 SUSPENDED = -1
@@ -57,9 +55,17 @@ def retired_deck_name(deck: Deck) -> str:
     return f"{deck.title} (retired)"
 
 
+def former_deck_names(deck: Deck, question: Question, layout: str) -> tuple[str, ...]:
+    """Names earlier releases gave the deck :func:`deck_name` now names (``<title>::Basic``,
+    ``<title>::Retired``): ``exporter sync`` treats a card still there as in our deck."""
+    if layout != "level" and not question.retired:
+        return ()
+    return (f"{deck.title}::{'Retired' if question.retired else deck.level_title(question.level)}",)
+
+
 def deck_name(deck: Deck, question: Question, layout: str, topic_titles: Mapping[str, str]) -> str:
-    """The deck a question's card goes to when it is first added to a collection (by an
-    import, or by ``exporter sync``): the one place that decides it."""
+    """The (sub)deck a question's cards belong in: the one place that decides it, for the
+    package (first import) and for ``exporter sync`` (adds, level changes, retiring)."""
     if question.retired:
         return retired_deck_name(deck)
     if layout == "flat":
@@ -68,6 +74,16 @@ def deck_name(deck: Deck, question: Question, layout: str, topic_titles: Mapping
         topic = question.topics[0] if question.topics else ""
         return f"{deck.title}::{topic_titles.get(topic, 'Other')}"
     return level_deck_name(deck, question.level)
+
+
+def topic_titles(bank: Bank) -> dict[str, str]:
+    """Topic id → title, for :func:`deck_name`'s ``tag`` layout."""
+    return {topic.id: topic.title for topic in bank.taxonomy.topics}
+
+
+def question_guid(deck: Deck, question: Question) -> str:
+    """The note's GUID: the one kept from an imported deck, else derived from the id."""
+    return question.guid or note_guid(deck.id, question.id)
 
 
 class _TimedNote(genanki.Note):  # type: ignore[misc]
@@ -128,18 +144,41 @@ def note_ids(added: dict[str, int]) -> dict[str, int]:
 
 def render(context: RenderContext) -> None:
     """Add ``<deck id>.apkg`` with the selected questions to the outputs."""
-    bank = context.bank
-    deck = bank.deck
-    notes: dict[str, NoteContent] = context.state["notes"]
-    notetype: NoteType = context.state["notetype"]
     lock = context.state["lock"]
-    layout = context.option("deck_layout", "level")
-    model = build_model(deck, notetype)
-    titles = {topic.id: topic.title for topic in bank.taxonomy.topics}
     selected = [r.question for r in context.questions]
-    ids = note_ids({q.id: lock.notes[q.id].added for q in selected})
     recorded = {i: e.position for i, e in lock.notes.items() if e.position}
-    positions = card_positions(deck, bank.questions, recorded)
+    data = build_package(
+        context.bank,
+        selected,
+        context.state["notes"],
+        context.state["notetype"],
+        {q.id: lock.notes[q.id].added for q in selected},
+        {q.id: lock.notes[q.id].mod for q in selected},
+        lock.notetype_mod,
+        context.option("deck_layout", "level"),
+        card_positions(context.bank.deck, context.bank.questions, recorded),
+    )
+    context.outputs.add(context.output_path(".apkg"), data, owner="anki")
+
+
+def build_package(
+    bank: Bank,
+    selected: Sequence[Question],
+    notes: Mapping[str, NoteContent],
+    notetype: NoteType,
+    added: Mapping[str, int],
+    mods: Mapping[str, int],
+    notetype_mod: int,
+    layout: str,
+    positions: Mapping[str, int],
+) -> bytes:
+    """The .apkg bytes of ``selected``: each note's ``mod`` from ``mods`` and its id from
+    ``added`` (the lock's times), its new card at study position ``positions``, in
+    :func:`deck_name`'s deck; retired notes' cards suspended."""
+    deck = bank.deck
+    model = build_model(deck, notetype)
+    titles = topic_titles(bank)
+    ids = note_ids({q.id: added[q.id] for q in selected})
     decks: dict[str, genanki.Deck] = {}
     root = genanki.Deck(stable_id("deck", deck.id, deck.title), deck.title, deck.description)
     decks[deck.title] = root
@@ -154,8 +193,8 @@ def render(context: RenderContext) -> None:
                 model=model,
                 fields=list(content.fields),
                 tags=list(content.tags),
-                guid=question.guid or note_guid(deck.id, question.id),
-                mod=lock.notes[question.id].mod,
+                guid=question_guid(deck, question),
+                mod=mods[question.id],
                 note_id=ids[question.id],
                 due=positions[question.id],
                 queue=SUSPENDED if question.retired else NEW_QUEUE,
@@ -164,8 +203,7 @@ def render(context: RenderContext) -> None:
         for item in content.media:
             media[item.name] = item.data
     package = genanki.Package([decks[name] for name in sorted(decks)])
-    data = package_bytes(package, lock.notetype_mod, media)
-    context.outputs.add(context.output_path(".apkg"), data, owner="anki")
+    return package_bytes(package, notetype_mod, media)
 
 
 def package_bytes(package: genanki.Package, notetype_mod: int, media: dict[str, bytes]) -> bytes:
