@@ -115,12 +115,21 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+STRESS = Path(__file__).parent / "data" / "layout-stress.yaml"
+"""A card made to be hard to lay out: long inline code and URLs, a table of long words,
+a wide formula and a wide line of code."""
+
+
 @pytest.fixture(scope="module")
 def preview(tmp_path_factory) -> Path:
-    """The real bank's preview, with one question retired so the banner is measured too."""
+    """The real bank's preview, with one question retired so the banner is measured too,
+    and one card made to be hard to lay out (:data:`STRESS`)."""
     tmp = tmp_path_factory.mktemp("preview")
     source = copy_bank(tmp)
     edit_bank(source, "- id: overfitting\n", "- id: overfitting\n  retired: true\n")
+    basic = source / "questions" / "basic.yaml"
+    stress = STRESS.read_text(encoding="utf-8")
+    basic.write_text(basic.read_text(encoding="utf-8") + stress, encoding="utf-8")
     return make_preview(tmp, source)
 
 
@@ -136,7 +145,8 @@ def measured(browser, preview) -> dict[int, dict]:
 def test_preview_shows_every_card_front_and_back_day_and_night(measured, preview):
     page = preview.read_text(encoding="utf-8")
     cards = page.count('class="pv-item"')
-    assert cards == 79
+    assert cards == 80  # the bank and the stress card
+    assert 'id="card-layout-stress"' in page
     for width in WIDTHS:
         counts = measured[width]["counts"]
         assert counts["cards"] == 4 * cards, counts
