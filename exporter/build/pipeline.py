@@ -20,6 +20,7 @@ from exporter import __version__
 from exporter.build.project import Project, load_project
 from exporter.core.context import RenderContext, RenderedQuestion
 from exporter.core.diagnostics import Diagnostics, Location, display_path
+from exporter.core.install import builtin_templates
 from exporter.core.model import Bank, Question
 from exporter.core.output import OutputSet, write_all
 
@@ -30,8 +31,6 @@ TARGETS: dict[str, str] = {
     "quiz": "exporter.render.pdf.quiz:render_quiz",
 }
 """Every build target and the function that renders it (imported only when built)."""
-BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-"""The templates shipped with the tool (``templates/anki``, ``templates/pdf``)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def template_dirs(request: BuildRequest, kind: str) -> list[Path]:
     dirs = []
     if request.templates is not None and (request.templates / kind).is_dir():
         dirs.append(request.templates / kind)
-    dirs.append(BUILTIN_TEMPLATES / kind)
+    dirs.append(builtin_templates() / kind)
     return dirs
 
 

@@ -14,14 +14,17 @@ import click
 
 from exporter import __version__
 from exporter.cli.options import (
+    DIAGNOSTIC_FORMATS,
     EXIT_OK,
     EXIT_PROBLEMS,
     Settings,
     build_request,
+    command_options,
     load_checked,
     project_options,
     report,
     require_source,
+    resolve_settings,
 )
 
 
@@ -67,9 +70,18 @@ def main() -> None:
 
 
 @main.command()
-@project_options
-def validate(settings: Settings) -> int:
-    """Check the source and print every problem as path:line:col: CODE message.
+@command_options("source", "checks", "reporting")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(DIAGNOSTIC_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: path:line:col: CODE message (stderr); json: one JSON object per problem; "
+    "github: workflow annotations (both on stdout).",
+)
+def validate(settings: Settings, output_format: str) -> int:
+    """Check the source and print every problem, located (path:line:col: CODE message).
 
     Exits 0 when clean, 1 when the source has errors (or warnings with --strict),
     2 when files cannot be read.
@@ -78,11 +90,11 @@ def validate(settings: Settings) -> int:
     if project.bank is not None and not project.diagnostics.items and not settings.quiet:
         count = len(project.bank.questions)
         settings.info(f"{settings.source}: {count} questions, deck '{project.bank.deck.id}'")
-    return report(settings, project.diagnostics)
+    return report(settings, project.diagnostics, output_format)
 
 
 @main.command()
-@project_options
+@command_options("source", "checks", "reporting")
 @click.option(
     "--format",
     "output_format",
@@ -218,6 +230,12 @@ def build(
     from exporter.build.pipeline import build as run_build
 
     require_source(settings)
+    if settings.verbose and not settings.quiet:
+        _, _, origins = resolve_settings(settings, targets, options)
+        for name, value, origin in origins:
+            shown = ", ".join(value) if isinstance(value, tuple) else value
+            shown = str(shown).lower() if isinstance(shown, bool) else shown
+            settings.detail(f"setting {name} = {shown}  ({origin})")
     request = build_request(
         settings,
         targets,
@@ -241,11 +259,23 @@ def build(
         settings.detail(f"unchanged {path}")
     if result.up_to_date:
         settings.info(f"up to date: {', '.join(result.up_to_date)}")
+    settings.info(_closing_line(settings, result))
     return code
 
 
+def _closing_line(settings: Settings, result: Any) -> str:
+    """What the build wrote and how long it took, in one line."""
+    written, same = len(result.written), len(result.unchanged)
+    if not written and not same:
+        return f"Nothing to build: every output is up to date ({settings.elapsed()})."
+    parts = [f"{written} file{'s' if written != 1 else ''} written to {settings.out}"]
+    if same:
+        parts.append(f"{same} rebuilt unchanged")
+    return f"Done in {settings.elapsed()}: {', '.join(parts)}."
+
+
 @main.command()
-@project_options
+@command_options("source", "templates", "checks", "reporting")
 @click.option(
     "--allow-removal",
     is_flag=True,

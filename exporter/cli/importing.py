@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from exporter.cli.options import EXIT_PROBLEMS, EXIT_USAGE, Settings, project_options, report
+from exporter.cli.options import EXIT_PROBLEMS, EXIT_USAGE, Settings, command_options, report
 from exporter.core.diagnostics import did_you_mean
-from exporter.core.identity import ID_PATTERN
+from exporter.core.identity import ID_PATTERN, slugify
 from exporter.importers.common import (
     ImportedQuestion,
     ImportFailed,
@@ -75,8 +75,7 @@ def run_importer(path: Path, input_format: str, options: ImportOptions) -> Impor
 
 def file_stem_slug(path: Path) -> str:
     """A default output name from the input's file name: ``My Notes.txt`` → ``my-notes``."""
-    slug = "-".join(re.findall(r"[a-z0-9]+", path.stem.lower()))
-    return slug or "imported"
+    return slugify(path.stem, question=False) or "imported"
 
 
 def _parse_map(values: Sequence[str], levels: Sequence[str]) -> dict[str, str]:
@@ -234,7 +233,7 @@ def print_report(
 
 
 @click.command("import")
-@project_options
+@command_options("source", "checks", "reporting")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option(
     "--format",

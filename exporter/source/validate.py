@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from exporter.core.diagnostics import Diagnostics, Location, did_you_mean
 from exporter.core.identity import ID_PATTERN
@@ -26,6 +27,7 @@ from exporter.core.model import (
     Taxonomy,
     Topic,
 )
+from exporter.core.settings import SETTINGS_BY_NAME, TARGET_CHOICES, check_value
 from exporter.source.loader import Node, RawSource
 from exporter.source.tagging import rule_words, tag_questions
 from exporter.text import markup
@@ -69,7 +71,12 @@ class _Checker:
         self.d = diagnostics
 
     def mapping(
-        self, node: Node | None, fields: dict[str, FieldSpec], what: str, loc: Location
+        self,
+        node: Node | None,
+        fields: dict[str, FieldSpec],
+        what: str,
+        loc: Location,
+        hints: dict[str, str] | None = None,
     ) -> dict[str, Node] | None:
         if node is None or node.kind != "map":
             got = _kind_name(node) if node is not None else "an empty document"
@@ -78,7 +85,7 @@ class _Checker:
         values: dict[str, Node] = {}
         for key, entry in node.value.items():
             if key not in fields:
-                hint = did_you_mean(key, fields)
+                hint = (hints or {}).get(key) or did_you_mean(key, fields)
                 self.d.add(entry.key_loc, "E006", f"unknown field '{key}' in {what}{hint}")
                 continue
             values[key] = entry.node
@@ -142,6 +149,7 @@ DECK_FIELDS = {
     "seed": FieldSpec(),
     "tag_prefix": FieldSpec(),
     "answer_word_limit": FieldSpec(),
+    "build": FieldSpec(),
 }
 SEED_FIELDS = {"title": FieldSpec(), "questions": FieldSpec(required=True)}
 TAXONOMY_FIELDS = {"tags": FieldSpec(required=True)}
@@ -177,7 +185,8 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
         if not _has_errors_for(d, raw.deck.display):
             d.add(loc, "E004", "deck.yaml is empty; it must be a mapping")
         return None
-    fields = check.mapping(raw.deck.root, DECK_FIELDS, "deck.yaml", loc)
+    moved = {name: f"; build settings go under 'build:' ({name}: …)" for name in SETTINGS_BY_NAME}
+    fields = check.mapping(raw.deck.root, DECK_FIELDS, "deck.yaml", loc, moved)
     if fields is None:
         return None
     deck_id = check.text(fields.get("id"), "id", allow_empty=False)
@@ -220,6 +229,7 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
     if limit is not None and limit < 1:
         d.add(fields["answer_word_limit"].loc, "E018", "'answer_word_limit' must be positive")
         limit = None
+    build = _build_settings(fields.get("build"), check, d)
     if deck_id is None or title is None or not levels:
         return None
     return Deck(
@@ -231,7 +241,46 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
         seed=seed,
         tag_prefix=prefix or deck_id,
         answer_word_limit=limit or 80,
+        build=build,
     )
+
+
+def _build_settings(
+    node: Node | None, check: _Checker, d: Diagnostics
+) -> tuple[tuple[str, Any, Location], ...]:
+    """The ``build:`` section of deck.yaml: each known setting with a valid value."""
+    if node is None or (node.kind == "scalar" and node.value is None):
+        return ()
+    specs = {name: FieldSpec() for name in SETTINGS_BY_NAME}
+    fields = check.mapping(node, specs, "'build'", node.loc)
+    if fields is None:
+        return ()
+    chosen = []
+    for name, value_node in fields.items():
+        setting = SETTINGS_BY_NAME[name]
+        value: Any
+        if value_node.kind == "seq":
+            value = [item.value if item.kind == "scalar" else item for item in value_node.value]
+        elif value_node.kind == "scalar":
+            value = value_node.value
+        else:
+            value = {}
+        checked, problem = check_value(setting, value)
+        if problem:
+            code = "E004" if problem.startswith("must") else "E018"
+            hint = ""
+            if setting.kind == "choice" and isinstance(value, str):
+                hint = did_you_mean(value, setting.choices)
+            elif setting.kind == "targets":
+                names = value if isinstance(value, list) else [value]
+                wrong = next(
+                    (n for n in names if isinstance(n, str) and n not in TARGET_CHOICES), ""
+                )
+                hint = did_you_mean(wrong, TARGET_CHOICES) if wrong else ""
+            d.add(value_node.loc, code, f"build.{name} {problem}{hint}")
+            continue
+        chosen.append((name, checked, value_node.loc))
+    return tuple(chosen)
 
 
 def _has_errors_for(d: Diagnostics, display: str) -> bool:
