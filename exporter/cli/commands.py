@@ -33,6 +33,7 @@ class LazyGroup(click.Group):
 
     lazy_commands: ClassVar[dict[str, str]] = {
         "import": "exporter.cli.importing:import_command",
+        "init": "exporter.cli.init:init_command",
         "new": "exporter.cli.new:new_command",
         "watch": "exporter.cli.watch:watch_command",
     }
@@ -265,55 +266,15 @@ def build(
 
 def _closing_line(settings: Settings, result: Any) -> str:
     """What the build wrote and how long it took, in one line."""
-    written, same = len(result.written), len(result.unchanged)
+    written, same = result.written, len(result.unchanged)
     if not written and not same:
         return f"Nothing to build: every output is up to date ({settings.elapsed()})."
-    parts = [f"{written} file{'s' if written != 1 else ''} written to {settings.out}"]
+    out = settings.out.resolve()
+    outputs = [p for p in written if out in p.resolve().parents]
+    others = [str(p) for p in written if p not in outputs]
+    noun = "output" if len(outputs) == 1 else "outputs"
+    parts = [f"wrote {len(outputs)} {noun} to {settings.out}/"]
+    parts.extend(f"updated {name}" for name in others)
     if same:
-        parts.append(f"{same} rebuilt unchanged")
+        parts.append(f"{same} rebuilt with identical bytes")
     return f"Done in {settings.elapsed()}: {', '.join(parts)}."
-
-
-@main.command()
-@command_options("source", "templates", "checks", "reporting")
-@click.option(
-    "--allow-removal",
-    is_flag=True,
-    help="Accept published questions that disappeared without 'retired: true'.",
-)
-@click.option("--all", "show_all", is_flag=True, help="List unchanged questions too.")
-def diff(settings: Settings, allow_removal: bool, show_all: bool) -> int:
-    """Show what changed since the lock file and what Anki will do on re-import.
-
-    Nothing is written. Each line is one question: + new (Anki adds it), ~ changed
-    (Anki updates it; the changed parts are named), - retired, ! removed from the source.
-    """
-    from exporter.build.changes import plan_content
-    from exporter.build.pipeline import BuildRequest, template_dirs
-
-    project = load_checked(settings)
-    bank = project.bank
-    if bank is None or project.diagnostics.errors:
-        return report(settings, project.diagnostics)
-    rendered = project.rendered(bank.questions)
-    htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
-    request = BuildRequest(source=settings.source, out=settings.out, templates=settings.templates)
-    plan = plan_content(
-        bank,
-        htmls,
-        settings.source,
-        template_dirs(request, "anki"),
-        project.diagnostics,
-        allow_removal,
-        project.cache,
-    )
-    project.cache.save()
-    if plan is not None:
-        for change in plan.changes:
-            if show_all or change.kind != "unchanged":
-                click.echo(change.describe())
-        if plan.update.notetype_changed:
-            click.echo("~ note type: templates or CSS changed → Anki: update the note type")
-        click.echo(f"Since the lock: {plan.summary()}.")
-    code = report(settings, project.diagnostics) if project.diagnostics.items else EXIT_OK
-    return code

@@ -475,6 +475,7 @@ def check_questions(
                 found = get_findings(question, name)
                 _check_markdown(question, name, found, source_root, d, math_check)
         if not question.retired:
+            _check_placeholders(question, d)
             words = markup.word_count(question.answer)
             if words > deck.answer_word_limit:
                 d.add(
@@ -486,6 +487,33 @@ def check_questions(
         if ok:
             usable.append(question)
     return usable
+
+
+PLACEHOLDER = re.compile(r"(?i)^\s*(?:todo|tbd|fixme|xxx)\b|^\s*(?:\.\.\.|…|\?+)\s*$")
+"""A line that marks unwritten text: ``TODO: write the answer.`` (what ``exporter new``
+scaffolds), ``TBD``, ``FIXME``, ``XXX``, or a line that is only ``...``/``…``/``?``."""
+
+
+def _check_placeholders(question: Question, d: Diagnostics) -> None:
+    """W111 for an answer or details still holding a placeholder, and for a details key
+    left empty."""
+    for name in ("answer", "details"):
+        text = getattr(question, name)
+        for offset, line in enumerate(text.split("\n")):
+            if PLACEHOLDER.search(line):
+                d.add(
+                    question.text_where(name, offset),
+                    "W111",
+                    f"{name} of '{question.id}' is a placeholder ({line.strip()[:40]!r}); "
+                    "write it before it ships",
+                )
+                break
+    if "details" in question.field_locations and not question.details.strip():
+        d.add(
+            question.where("details"),
+            "W111",
+            f"details of '{question.id}' are empty; write them or remove the key",
+        )
 
 
 def _check_markdown(
