@@ -23,6 +23,7 @@ from exporter.core.diagnostics import Diagnostics, Location, display_path
 from exporter.core.install import builtin_templates
 from exporter.core.model import Bank, Question
 from exporter.core.output import OutputSet, write_all
+from exporter.core.progress import NO_PROGRESS, Progress
 
 TARGETS: dict[str, str] = {
     "anki": "exporter.render.anki.package:render",
@@ -68,6 +69,8 @@ class BuildRequest:
     ignore: tuple[str, ...] = ()
     allow_removal: bool = False
     clean: bool = False
+    progress: Progress = NO_PROGRESS
+    """Where renderers report their steps (the CLI draws bars on a terminal)."""
 
 
 def target_renderer(name: str) -> Callable[[RenderContext], None]:
@@ -169,7 +172,9 @@ def render_targets(context: RenderContext, names: list[str]) -> dict[str, list[P
         if parallel and name in heavy:
             continue
         before = set(context.outputs.files)
+        context.progress.start(name, 0, f"{name}: rendering")
         target_renderer(name)(context)
+        context.progress.finish(name)
         produced[name] = sorted(set(context.outputs.files) - before)
     if parallel:
         produced.update(_collect_children(context, children))
@@ -284,7 +289,9 @@ def build(request: BuildRequest) -> BuildResult:
     stale = [name for name in request.targets if not manifest.fresh(name, keys[name])]
     if not stale:
         return BuildResult(None, up_to_date=list(request.targets))
+    request.progress.start("source", 0, "reading and checking the source")
     project = load_project(request.source, request.ignore, request.out / ".cache")
+    request.progress.finish("source")
     result = BuildResult(project, up_to_date=[t for t in request.targets if t not in stale])
     bank = project.bank
     if bank is None or project.diagnostics.failed(request.strict):
@@ -308,6 +315,7 @@ def build(request: BuildRequest) -> BuildResult:
         user_templates=request.templates,
         name_suffix=request.selection.suffix,
         state=state,
+        progress=request.progress,
     )
     update = state["lock_update"]
     if update.changed_anything or update.refreshed or (update.removed and request.allow_removal):

@@ -247,7 +247,11 @@ def build(
         allow_removal=allow_removal,
         clean=clean,
     )
-    result = run_build(request)
+    from exporter.cli.progress import progress_for
+
+    with progress_for(settings.quiet) as progress:
+        request.progress = progress
+        result = run_build(request)
     code = report(settings, result.diagnostics) if result.diagnostics.items else EXIT_OK
     if result.failed_to_load or result.diagnostics.failed(settings.strict):
         settings.info("Nothing written.")

@@ -346,8 +346,11 @@ def import_command(
         repair_hyphens=not no_hyphen_repair,
         media_folder=f"images/{stem}",
     )
+    from exporter.cli.progress import status
+
     try:
-        result = run_importer(file, input_format, options)
+        with status(f"importing {file.name}…", settings.quiet):
+            result = run_importer(file, input_format, options)
     except ImportFailed as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.code
@@ -403,7 +406,10 @@ def import_command(
     if media:
         settings.info(f"copied {len(media)} images to {settings.source / options.media_folder}")
     settings.info(f"wrote {output}")
-    after = load_project(settings.source, ignore=settings.ignore, cache_dir=settings.out / ".cache")
+    with status("checking the source…", settings.quiet):
+        after = load_project(
+            settings.source, ignore=settings.ignore, cache_dir=settings.out / ".cache"
+        )
     after.cache.save()
     return report(settings, after.diagnostics)
 
