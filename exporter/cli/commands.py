@@ -42,6 +42,18 @@ class LazyGroup(click.Group):
         """Eager and lazy command names, sorted."""
         return sorted([*super().list_commands(ctx), *self.lazy_commands])
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each command's whole first sentence (Click cuts it at
+        45 characters)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=300)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Import a lazy command's module only when that command is asked for."""
         target = self.lazy_commands.get(cmd_name)
@@ -63,10 +75,17 @@ def main() -> None:
     """Turn a bank of interview questions (YAML) into Anki decks and printable PDFs.
 
     \b
-    Typical use:
-      exporter validate            check source/ and list every problem
-      exporter build               write build/<deck>.apkg and the PDFs
-      exporter stats               counts per level and topic, seed coverage
+    The daily loop, in the folder that holds source/:
+      exporter new "What is a GRU?"   add a question, then write its answer
+      exporter validate               every problem, located, in one run
+      exporter diff                   what changed, and what Anki will do
+      exporter build                  rebuild what is stale into build/
+      exporter watch                  rebuild on every save
+
+    \b
+    Start a bank with `exporter init DIR`. Defaults for build (paper, columns,
+    targets, ...) go in the build: section of source/deck.yaml. Each command's
+    options: exporter COMMAND -h.
     """
 
 
@@ -282,3 +301,48 @@ def _closing_line(settings: Settings, result: Any) -> str:
     if same:
         parts.append(f"{same} rebuilt with identical bytes")
     return f"Done in {settings.elapsed()}: {', '.join(parts)}."
+
+
+@main.command()
+@command_options("source", "templates", "checks", "reporting")
+@click.option(
+    "--allow-removal",
+    is_flag=True,
+    help="Accept published questions that disappeared without 'retired: true'.",
+)
+@click.option("--all", "show_all", is_flag=True, help="List unchanged questions too.")
+def diff(settings: Settings, allow_removal: bool, show_all: bool) -> int:
+    """Show what changed since the lock file and what Anki will do on re-import.
+
+    Nothing is written. Each line is one question: + new (Anki adds it), ~ changed
+    (Anki updates it; the changed parts are named), - retired, ! removed from the source.
+    """
+    from exporter.build.changes import plan_content
+    from exporter.build.pipeline import BuildRequest, template_dirs
+
+    project = load_checked(settings)
+    bank = project.bank
+    if bank is None or project.diagnostics.errors:
+        return report(settings, project.diagnostics)
+    rendered = project.rendered(bank.questions)
+    htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
+    request = BuildRequest(source=settings.source, out=settings.out, templates=settings.templates)
+    plan = plan_content(
+        bank,
+        htmls,
+        settings.source,
+        template_dirs(request, "anki"),
+        project.diagnostics,
+        allow_removal,
+        project.cache,
+    )
+    project.cache.save()
+    if plan is not None:
+        for change in plan.changes:
+            if show_all or change.kind != "unchanged":
+                click.echo(change.describe())
+        if plan.update.notetype_changed:
+            click.echo("~ note type: templates or CSS changed → Anki: update the note type")
+        click.echo(f"Since the lock: {plan.summary()}.")
+    code = report(settings, project.diagnostics) if project.diagnostics.items else EXIT_OK
+    return code
