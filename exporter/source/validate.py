@@ -32,7 +32,7 @@ from exporter.source.loader import Node, RawSource
 from exporter.source.tagging import rule_words, tag_questions
 from exporter.text import markup
 from exporter.text.latex import latex_error
-from exporter.text.media import image_problem
+from exporter.text.media import media_problem
 
 NEAR_DUPLICATE_THRESHOLD = 0.8
 """Questions whose content words overlap this much (Jaccard) are reported (W101)."""
@@ -533,8 +533,8 @@ def _check_markdown(
         elif finding.kind == "code":
             if not markup.known_language(finding.value):
                 d.add(loc, "E012", f"unknown code-block language '{finding.value}'")
-        elif finding.kind == "image":
-            problem_code, message = image_problem(finding.value, source_root)
+        elif finding.kind in ("image", "sound"):
+            problem_code, message = media_problem(finding.value, source_root, finding.kind)
             if problem_code:
                 d.add(loc, problem_code, message)
         elif finding.kind == "html":
