@@ -266,6 +266,7 @@ def _build_settings(
         else:
             value = {}
         checked, problem = check_value(setting, value)
+        where = value_node.loc
         if problem:
             code = "E004" if problem.startswith("must") else "E018"
             hint = ""
@@ -277,7 +278,10 @@ def _build_settings(
                     (n for n in names if isinstance(n, str) and n not in TARGET_CHOICES), ""
                 )
                 hint = did_you_mean(wrong, TARGET_CHOICES) if wrong else ""
-            d.add(value_node.loc, code, f"build.{name} {problem}{hint}")
+                if value_node.kind == "seq":  # point at the item itself
+                    items = [i for i in value_node.value if i.kind == "scalar" and i.value == wrong]
+                    where = items[0].loc if items else where
+            d.add(where, code, f"build.{name} {problem}{hint}")
             continue
         chosen.append((name, checked, value_node.loc))
     return tuple(chosen)
