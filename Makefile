@@ -14,6 +14,7 @@ PYTEST_ARGS ?=
 
 build: $(STAMP)
 	$(BIN)/exporter build
+	@echo "The CLI is $(BIN)/exporter: run '. $(BIN)/activate' to call it as 'exporter'."
 
 test: lint
 	$(BIN)/pytest -q $(PYTEST_ARGS)
