@@ -113,4 +113,4 @@ def test_an_svg_refused_is_never_bundled_nor_printed(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["build", "--source", str(source), "--out", str(out)])
     assert result.exit_code == 1
     assert "E014 SVG image 'bad.svg' refers to 'http://example.com/x.png'" in result.output
-    assert not out.exists() or not any(out.glob("*.apkg")) and not any(out.glob("*.pdf"))
+    assert not out.exists() or (not any(out.glob("*.apkg")) and not any(out.glob("*.pdf")))

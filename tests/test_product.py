@@ -254,3 +254,13 @@ def test_progress_on_a_terminal_only_and_never_with_quiet(tmp_path: Path) -> Non
     piped = run(["build", "--clean", "-t", "flashcards"], tmp_path)
     assert "laying out" not in piped.stderr and "━" not in piped.stderr
     assert piped.stderr.splitlines()[-1].startswith("Done in ")
+
+
+def test_a_taxonomy_with_no_tags_yet_is_valid(tmp_path: Path) -> None:
+    write_source(tmp_path, QUESTIONS_YAML.replace("  tags: [math]\n", ""), DECK_YAML, "tags:\n")
+    result = run(["validate"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert [line.split(": ")[1].split()[0] for line in result.stderr.splitlines()[:-1]] == [
+        "W102",
+        "W102",
+    ]

@@ -305,6 +305,8 @@ def build_taxonomy(raw: RawSource, d: Diagnostics) -> Taxonomy | None:
     if fields is None or "tags" not in fields:
         return None
     tags_node = fields["tags"]
+    if tags_node.kind == "scalar" and tags_node.value is None:  # `tags:` alone: no topics yet
+        return Taxonomy(())
     if tags_node.kind != "map":
         d.add(tags_node.loc, "E004", f"'tags' must be a mapping, got {_kind_name(tags_node)}")
         return None
