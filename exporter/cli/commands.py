@@ -90,7 +90,7 @@ def main() -> None:
 
 
 @main.command()
-@command_options("source", "checks", "reporting")
+@command_options("source", "cache", "checks", "reporting")
 @click.option(
     "--format",
     "output_format",
@@ -114,7 +114,7 @@ def validate(settings: Settings, output_format: str) -> int:
 
 
 @main.command()
-@command_options("source", "checks", "reporting")
+@command_options("source", "cache", "checks", "reporting")
 @click.option(
     "--format",
     "output_format",
@@ -304,7 +304,7 @@ def _closing_line(settings: Settings, result: Any) -> str:
 
 
 @main.command()
-@command_options("source", "templates", "checks", "reporting")
+@command_options("source", "cache", "templates", "checks", "reporting")
 @click.option(
     "--allow-removal",
     is_flag=True,

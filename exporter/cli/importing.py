@@ -233,7 +233,7 @@ def print_report(
 
 
 @click.command("import")
-@command_options("source", "checks", "reporting")
+@command_options("source", "cache", "checks", "reporting")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option(
     "--format",

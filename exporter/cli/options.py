@@ -77,6 +77,14 @@ OPTION_GROUPS: dict[str, list[Callable[[F], F]]] = {
             help="Folder the outputs (and the cache) are written to.",
         ),
     ],
+    "cache": [  # where --out puts build/.cache: accepted, not listed (not an output here)
+        click.option(
+            "--out",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=Path("build"),
+            hidden=True,
+        ),
+    ],
     "templates": [
         click.option(
             "--templates",
@@ -107,7 +115,8 @@ _SETTING_NAMES = ("source", "out", "templates", "strict", "quiet", "verbose", "d
 
 def command_options(*groups: str) -> Callable[[F], F]:
     """Add the option groups a command uses (``source``, ``output``, ``templates``,
-    ``checks``, ``reporting``) and hand the command a :class:`Settings` first.
+    ``checks``, ``reporting``; ``cache`` accepts ``--out`` for the cache folder without
+    listing it) and hand the command a :class:`Settings` first.
 
     The command's return value is its exit code; internal errors become one line and
     exit 2 (a traceback only with ``--debug``).

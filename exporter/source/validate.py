@@ -386,6 +386,13 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
         if number is not None:
             seeds.append(number)
     retired = check.boolean(fields.get("retired"), "retired")
+    details = texts["details"]
+    if details is not None and not details.strip() and not retired and qid is not None:
+        d.add(
+            fields["details"].loc,
+            "W111",
+            f"details of '{qid}' are empty; write them or remove the key",
+        )
     guid = check.text(fields.get("guid"), "guid", allow_empty=False)
     if guid is not None and (not guid.strip() or any(c.isspace() for c in guid)):
         d.add(fields["guid"].loc, "E018", "'guid' must be a non-empty string without spaces")
@@ -501,8 +508,8 @@ scaffolds), ``TBD``, ``FIXME``, ``XXX``, or a line that is only ``...``/``…``/
 
 
 def _check_placeholders(question: Question, d: Diagnostics) -> None:
-    """W111 for an answer or details still holding a placeholder, and for a details key
-    left empty."""
+    """W111 for an answer or details still holding a placeholder (an empty ``details:``
+    is reported while the question is built)."""
     for name in ("answer", "details"):
         text = getattr(question, name)
         for offset, line in enumerate(text.split("\n")):
@@ -514,12 +521,6 @@ def _check_placeholders(question: Question, d: Diagnostics) -> None:
                     "write it before it ships",
                 )
                 break
-    if "details" in question.field_locations and not question.details.strip():
-        d.add(
-            question.where("details"),
-            "W111",
-            f"details of '{question.id}' are empty; write them or remove the key",
-        )
 
 
 def _check_markdown(
