@@ -16,7 +16,14 @@ from typing import Any
 
 import click
 
-from exporter.cli.options import EXIT_PROBLEMS, EXIT_USAGE, Settings, command_options, report
+from exporter.cli.options import (
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    INIT_HINT,
+    Settings,
+    command_options,
+    report,
+)
 from exporter.core.diagnostics import did_you_mean
 from exporter.core.identity import ID_PATTERN, slugify
 from exporter.importers.common import (
@@ -298,7 +305,7 @@ def import_command(
     from exporter.build.project import load_project
 
     if not settings.source.is_dir():
-        raise click.UsageError(f"source folder '{settings.source}' does not exist")
+        raise click.UsageError(f"source folder '{settings.source}' does not exist{INIT_HINT}")
     project = load_project(settings.source, ignore=settings.ignore)
     bank = project.bank
     if bank is None:

@@ -24,6 +24,7 @@ from exporter.cli.options import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
+    INIT_HINT,
     Settings,
     command_options,
     report,
@@ -224,7 +225,7 @@ def _new(
     """
     source = settings.source
     if not source.is_dir():
-        return _fail(f"source folder '{source}' does not exist")
+        return _fail(f"source folder '{source}' does not exist{INIT_HINT}")
     text = " ".join(question).strip()
     if not text:
         return _fail("the question is empty")

@@ -16,6 +16,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+INIT_HINT = " (run 'exporter init' to start a bank here, or pass --source DIR)"
+"""Said when there is no source folder: the way to make one."""
 
 
 class Settings:
@@ -173,7 +175,7 @@ class InputError(click.ClickException):
 def require_source(settings: Settings) -> None:
     """Exit 2 with one line when the source folder is missing."""
     if not settings.source.is_dir():
-        raise InputError(f"source folder '{settings.source}' does not exist")
+        raise InputError(f"source folder '{settings.source}' does not exist{INIT_HINT}")
 
 
 DIAGNOSTIC_FORMATS = ("text", "json", "github")
