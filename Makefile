@@ -15,6 +15,7 @@ PYTEST_ARGS ?=
 
 build: $(STAMP)
 	$(BIN)/exporter build
+	@echo "The CLI is $(BIN)/exporter: run '. $(BIN)/activate' to call it as 'exporter'."
 
 test: lint browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
@@ -29,13 +30,31 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 # WeasyPrint needs Pango; HarfBuzz's subsetter makes font subsetting fast and is the one
-# subsetting path we pin for byte-identical PDFs. Installed only when missing (needs root).
+# subsetting path we pin for byte-identical PDFs. With apt (Debian/Ubuntu, CI) they are
+# installed when missing (needs root or sudo); elsewhere make says what is missing and
+# the command that installs it, and stops.
+SYSLIBS := pango-1.0 pangoft2-1.0 harfbuzz-subset
+INSTALL_HINT := \
+  "  Debian/Ubuntu: sudo apt-get install $(SYSDEPS)" \
+  "  Fedora:        sudo dnf install pango harfbuzz dejavu-sans-fonts dejavu-serif-fonts dejavu-sans-mono-fonts" \
+  "  macOS:         brew install pango harfbuzz && brew install --cask font-dejavu"
+
 system-deps:
-	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing system packages:$$missing"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	@if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing system packages:$$missing"; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	else \
+	  missing=$$($(PYTHON) -c 'import ctypes.util, sys; print(" ".join(n for n in sys.argv[1:] if not ctypes.util.find_library(n)))' $(SYSLIBS)); \
+	  if ! fc-list 2>/dev/null | grep -qi dejavu; then missing="$$missing DejaVu-fonts"; fi; \
+	  if [ -n "$$missing" ]; then \
+	    echo "missing system libraries:$$missing (WeasyPrint needs Pango and HarfBuzz; the PDFs use DejaVu fonts)"; \
+	    echo "install them with:"; for line in $(INSTALL_HINT); do echo "$$line"; done; \
+	    echo "then run make again."; exit 1; \
+	  fi; \
 	fi
 
 # The card tests drive headless Chromium (tests/test_cards_browser.py); without apt-get
@@ -64,7 +83,7 @@ $(STAMP): requirements.lock pyproject.toml | system-deps
 
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
-	.lockvenv/bin/pip install -q --disable-pip-version-check 'setuptools>=70' -e '.[test]'
+	.lockvenv/bin/pip install -q --disable-pip-version-check 'hatchling>=1.25' -e '.[test]'
 	{ .lockvenv/bin/pip freeze --exclude-editable | grep -v '^-e'; .lockvenv/bin/pip freeze --all | grep '^setuptools=='; } | sort -f > requirements.lock
 	rm -rf .lockvenv
 

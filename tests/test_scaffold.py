@@ -10,7 +10,8 @@ from click.testing import CliRunner, Result
 
 from exporter.build.project import load_project
 from exporter.cli.commands import main
-from exporter.cli.new import slugify, unique_id, yaml_scalar
+from exporter.core.identity import slugify, unique_id
+from exporter.core.yamlwrite import scalar
 
 DECK = """\
 # The test deck.
@@ -104,19 +105,18 @@ def test_appends_keeping_every_byte_and_the_list_style(source: Path) -> None:
     # separated by blank lines. Dash, key and block-text indentation copy the file's.
     assert added == (
         "\n"
-        "  - id: what-is-a-perceptron-really\n"
+        "  - id: perceptron-really\n"
         "    level: basic\n"
         "    question: What is a perceptron, really?\n"
         "    answer: |\n"
         "        TODO: write the answer.\n"
         "    tags: [topic]\n"
     )
-    line = after.decode().split("\n").index("  - id: what-is-a-perceptron-really") + 1
+    line = after.decode().split("\n").index("  - id: perceptron-really") + 1
     assert result.stderr.strip() == (
-        f"added 'what-is-a-perceptron-really' to source/questions/basic.yaml:{line}"
-        " — fill in its answer"
+        f"added 'perceptron-really' to source/questions/basic.yaml:{line} — fill in its answer"
     )
-    new = questions_by_id(source)["what-is-a-perceptron-really"]
+    new = questions_by_id(source)["perceptron-really"]
     assert new.question == "What is a perceptron, really?"  # type: ignore[attr-defined]
     assert new.answer == "TODO: write the answer."  # type: ignore[attr-defined]
     assert new.tags == ("topic",)  # type: ignore[attr-defined]
@@ -129,26 +129,26 @@ def test_blank_line_between_items_is_copied(source: Path) -> None:
     result = run("new", "--file", "mixed", "--level", "intermediate", "Is beta here?")
     assert result.exit_code == 0, result.stderr
     added = path.read_bytes()[len(before) :].decode()
-    assert added.startswith("\n- id: is-beta-here\n  level: intermediate\n")
+    assert added.startswith("\n- id: beta-here\n  level: intermediate\n")
     assert "  answer: |\n    TODO: write the answer.\n" in added
 
 
 def test_ids_are_unique_across_the_bank(source: Path) -> None:
-    # "what-is-a-perceptron" is taken in basic.yaml; the new one goes to deep.yaml
-    first = run("new", "--level", "advanced", "What is a perceptron?")
-    second = run("new", "--level", "advanced", "What is a perceptron?")
-    assert first.exit_code == second.exit_code == 0, first.stderr + second.stderr
-    assert "'what-is-a-perceptron-2' to source/questions/deep.yaml" in first.stderr
-    assert "'what-is-a-perceptron-3' to source/questions/deep.yaml" in second.stderr
+    # "perceptron" is free, then taken by the first; every one goes to deep.yaml
+    results = [run("new", "--level", "advanced", "What is a perceptron?") for _ in range(3)]
+    assert all(r.exit_code == 0 for r in results), [r.stderr for r in results]
+    assert "'perceptron' to source/questions/deep.yaml" in results[0].stderr
+    assert "'perceptron-2' to source/questions/deep.yaml" in results[1].stderr
+    assert "'perceptron-3' to source/questions/deep.yaml" in results[2].stderr
     ids = questions_by_id(source)
-    assert {"what-is-a-perceptron", "what-is-a-perceptron-2", "what-is-a-perceptron-3"} <= set(ids)
+    assert {"what-is-a-perceptron", "perceptron", "perceptron-2", "perceptron-3"} <= set(ids)
 
 
 def test_ids_remembered_by_the_lock_are_not_reused(source: Path) -> None:
-    (source / "deck.lock").write_text("note is-gamma-gone abc 1 2\n")
+    (source / "deck.lock").write_text("note gamma-gone abc 1 2\n")
     result = run("new", "Is gamma gone?")
     assert result.exit_code == 0, result.stderr
-    assert "'is-gamma-gone-2'" in result.stderr
+    assert "'gamma-gone-2'" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -178,7 +178,7 @@ def test_answer_option_and_escapes(source: Path) -> None:
     result = run("new", "--answer", answer, "What is a block?")
     assert result.exit_code == 0, result.stderr
     assert "fill in" not in result.stderr
-    assert questions_by_id(source)["what-is-a-block"].answer == answer  # type: ignore[attr-defined]
+    assert questions_by_id(source)["block"].answer == answer  # type: ignore[attr-defined]
     for text in ["  leading spaces", "tab\there", "x\u2028y"]:
         result = run("new", "--answer", text, f"Odd answer {len(text)}?")
         assert result.exit_code == 0, result.stderr
@@ -192,7 +192,7 @@ def test_level_chooses_the_file_mostly_of_that_level(source: Path) -> None:
     assert advanced.exit_code == default.exit_code == 0
     assert "source/questions/deep.yaml" in advanced.stderr
     assert "source/questions/basic.yaml" in default.stderr
-    assert questions_by_id(source)["is-alpha-basic"].level == "basic"  # type: ignore[attr-defined]
+    assert questions_by_id(source)["alpha-basic"].level == "basic"  # type: ignore[attr-defined]
 
 
 def test_unknown_level_exits_2_with_one_line(source: Path) -> None:
@@ -222,7 +222,7 @@ def test_new_file_when_no_file_has_the_level(source: Path) -> None:
     assert result.exit_code == 0, result.stderr
     created = source / "questions" / "intermediate.yaml"
     text = created.read_text()
-    assert text.startswith("# Intermediate questions.\n\n- id: what-is-an-intermediate-alpha\n")
+    assert text.startswith("# Intermediate questions.\n\n- id: intermediate-alpha\n")
     assert "source/questions/intermediate.yaml:3 — fill in its answer" in result.stderr
     validate = run("validate", "--source", "source")
     assert validate.exit_code == 0, validate.stderr
@@ -236,7 +236,7 @@ def test_crlf_file_gets_crlf_lines(source: Path) -> None:
     assert result.exit_code == 0, result.stderr
     added = path.read_bytes()[len(before) :]
     assert b"\r\n" in added and b"\n" not in added.replace(b"\r\n", b"")
-    assert "is-alpha-windows-ready" in questions_by_id(source)
+    assert "alpha-windows-ready" in questions_by_id(source)
 
 
 def test_file_that_cannot_take_an_item_is_restored(source: Path) -> None:
@@ -264,12 +264,29 @@ def test_edit_opens_the_editor_at_the_new_line(source: Path, tmp_path: Path) -> 
 
 
 def test_slug_unique_and_scalar_helpers() -> None:
-    assert slugify("What is a perceptron?") == "what-is-a-perceptron"
-    assert slugify('What\'s "x: y" # z?') == "whats-x-y-z"
-    assert slugify("?!") == "question"
+    # one slug for `new` and `import`: question words and articles are left out
+    assert slugify("What is a perceptron?") == "perceptron"
+    assert slugify("What is a GRU?") == "gru"
+    assert slugify('What\'s "x: y" # z?') == "x-y-z"
+    assert slugify("?!") == ""
     long = slugify("Why does the softmax function need the log-sum-exp trick in practice, always?")
-    assert len(long) <= 50 and not long.endswith("-")
-    assert long == "why-does-the-softmax-function-need-the-log-sum-exp"
+    assert len(long) <= 60 and not long.endswith("-")
+    assert long == "softmax-function-need-log-sum-exp-trick-in-practice-always"
+    assert slugify("My Notes (2024).txt", question=False) == "my-notes-2024-txt"
     assert unique_id("a", {"a", "a-2"}) == "a-3"
-    assert yaml_scalar("What is a perceptron?") == "What is a perceptron?"
-    assert yaml_scalar("a: b") == '"a: b"'
+    assert scalar("What is a perceptron?") == "What is a perceptron?"
+    assert scalar("a: b") == "'a: b'"
+    assert scalar("yes") == "'yes'"
+    assert scalar("line\nbreak") == '"line\\nbreak"'
+    assert scalar("[x]", flow=True) == "'[x]'"
+
+
+def test_new_and_import_give_a_question_the_same_id(source: Path, tmp_path: Path) -> None:
+    from exporter.importers.common import ImportedQuestion, assign_ids
+
+    imported = [ImportedQuestion("What is a GRU?", "A gated unit.", "1", "basic")]
+    assign_ids(imported)
+    result = run("new", "What is a GRU?")
+    assert result.exit_code == 0, result.stderr
+    assert f"'{imported[0].id}'" in result.stderr
+    assert imported[0].id == "gru"

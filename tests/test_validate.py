@@ -388,8 +388,12 @@ def test_e010_empty_deck_title(make_source: MakeSource) -> None:
     ]
 
 
-def test_empty_details_are_fine(make_source: MakeSource) -> None:
-    assert problems(make_source, one_question("  details:\n")) == []
+def test_empty_details_are_a_placeholder(make_source: MakeSource) -> None:
+    # an empty `details:` is a marker left to fill in (W111), not an error
+    assert problems(make_source, one_question("  details:\n")) == [
+        "source/questions/basic.yaml:5:11: W111 details of 'dropout' are empty; write them "
+        "or remove the key"
+    ]
 
 
 # --- E011 LaTeX ----------------------------------------------------------------------
@@ -487,7 +491,7 @@ def test_e013_image_that_is_not_an_image_or_too_large(
     files = {"images/fake.png": b"<svg/>", "images/big.png": PNG_BYTES + b"\0" * 100}
     monkeypatch.setattr(media, "MAX_MEDIA_BYTES", 100)
     assert problems(make_source, one_question(details), files=files) == [
-        f"{Q}:6:5: E013 'images/fake.png' is not a PNG, JPEG, GIF or WebP image",
+        f"{Q}:6:5: E013 'images/fake.png' is not a PNG, JPEG, GIF, WebP or SVG image",
         f"{Q}:7:5: E013 image 'images/big.png' is {len(files['images/big.png'])} bytes; "
         "the limit is 100",
     ]

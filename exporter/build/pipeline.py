@@ -20,8 +20,10 @@ from exporter import __version__
 from exporter.build.project import Project, load_project
 from exporter.core.context import RenderContext, RenderedQuestion
 from exporter.core.diagnostics import Diagnostics, Location, display_path
+from exporter.core.install import builtin_templates
 from exporter.core.model import Bank, Question
 from exporter.core.output import OutputSet, write_all
+from exporter.core.progress import NO_PROGRESS, Progress
 
 TARGETS: dict[str, str] = {
     "anki": "exporter.render.anki.package:render",
@@ -30,8 +32,6 @@ TARGETS: dict[str, str] = {
     "quiz": "exporter.render.pdf.quiz:render_quiz",
 }
 """Every build target and the function that renders it (imported only when built)."""
-BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-"""The templates shipped with the tool (``templates/anki``, ``templates/pdf``)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class BuildRequest:
     ignore: tuple[str, ...] = ()
     allow_removal: bool = False
     clean: bool = False
+    progress: Progress = NO_PROGRESS
+    """Where renderers report their steps (the CLI draws bars on a terminal)."""
 
 
 def target_renderer(name: str) -> Callable[[RenderContext], None]:
@@ -105,7 +107,7 @@ def template_dirs(request: BuildRequest, kind: str) -> list[Path]:
     dirs = []
     if request.templates is not None and (request.templates / kind).is_dir():
         dirs.append(request.templates / kind)
-    dirs.append(BUILTIN_TEMPLATES / kind)
+    dirs.append(builtin_templates() / kind)
     return dirs
 
 
@@ -170,7 +172,9 @@ def render_targets(context: RenderContext, names: list[str]) -> dict[str, list[P
         if parallel and name in heavy:
             continue
         before = set(context.outputs.files)
+        context.progress.start(name, 0, f"{name}: rendering")
         target_renderer(name)(context)
+        context.progress.finish(name)
         produced[name] = sorted(set(context.outputs.files) - before)
     if parallel:
         produced.update(_collect_children(context, children))
@@ -285,7 +289,9 @@ def build(request: BuildRequest) -> BuildResult:
     stale = [name for name in request.targets if not manifest.fresh(name, keys[name])]
     if not stale:
         return BuildResult(None, up_to_date=list(request.targets))
+    request.progress.start("source", 0, "reading and checking the source")
     project = load_project(request.source, request.ignore, request.out / ".cache")
+    request.progress.finish("source")
     result = BuildResult(project, up_to_date=[t for t in request.targets if t not in stale])
     bank = project.bank
     if bank is None or project.diagnostics.failed(request.strict):
@@ -309,6 +315,7 @@ def build(request: BuildRequest) -> BuildResult:
         user_templates=request.templates,
         name_suffix=request.selection.suffix,
         state=state,
+        progress=request.progress,
     )
     update = state["lock_update"]
     if update.changed_anything or update.refreshed or (update.removed and request.allow_removal):

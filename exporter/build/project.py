@@ -153,3 +153,19 @@ def load_project(
         matched=project.topic_finder,
     )
     return project
+
+
+def deck_build_settings(source: Path) -> tuple[tuple[str, Any, Any], ...]:
+    """The valid settings of ``deck.yaml``'s ``build:`` section (nothing when the file is
+    unusable: the build reports why). Reads only ``deck.yaml``."""
+    from exporter.core.diagnostics import Diagnostics as Quiet
+    from exporter.source.loader import RawSource, load_file
+    from exporter.source.validate import build_deck
+
+    path = source / "deck.yaml"
+    if not path.is_file():
+        return ()
+    quiet = Quiet()
+    raw = RawSource(root=source, deck=load_file(path, quiet), taxonomy=None)
+    deck = build_deck(raw, quiet)
+    return deck.build if deck is not None else ()

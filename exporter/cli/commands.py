@@ -14,14 +14,17 @@ import click
 
 from exporter import __version__
 from exporter.cli.options import (
+    DIAGNOSTIC_FORMATS,
     EXIT_OK,
     EXIT_PROBLEMS,
     Settings,
     build_request,
+    command_options,
     load_checked,
     project_options,
     report,
     require_source,
+    resolve_settings,
 )
 
 
@@ -30,6 +33,7 @@ class LazyGroup(click.Group):
 
     lazy_commands: ClassVar[dict[str, str]] = {
         "import": "exporter.cli.importing:import_command",
+        "init": "exporter.cli.init:init_command",
         "new": "exporter.cli.new:new_command",
         "preview": "exporter.cli.preview:preview_command",
         "sync": "exporter.cli.sync:sync_command",
@@ -39,6 +43,18 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Eager and lazy command names, sorted."""
         return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each command's whole first sentence (Click cuts it at
+        45 characters)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=300)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Import a lazy command's module only when that command is asked for."""
@@ -61,17 +77,33 @@ def main() -> None:
     """Turn a bank of interview questions (YAML) into Anki decks and printable PDFs.
 
     \b
-    Typical use:
-      exporter validate            check source/ and list every problem
-      exporter build               write build/<deck>.apkg and the PDFs
-      exporter stats               counts per level and topic, seed coverage
+    The daily loop, in the folder that holds source/:
+      exporter new "What is a GRU?"   add a question, then write its answer
+      exporter validate               every problem, located, in one run
+      exporter diff                   what changed, and what Anki will do
+      exporter build                  rebuild what is stale into build/
+      exporter watch                  rebuild on every save
+
+    \b
+    Start a bank with `exporter init DIR`. Defaults for build (paper, columns,
+    targets, ...) go in the build: section of source/deck.yaml. Each command's
+    options: exporter COMMAND -h.
     """
 
 
 @main.command()
-@project_options
-def validate(settings: Settings) -> int:
-    """Check the source and print every problem as path:line:col: CODE message.
+@command_options("source", "cache", "checks", "reporting")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(DIAGNOSTIC_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: path:line:col: CODE message (stderr); json: one JSON object per problem; "
+    "github: workflow annotations (both on stdout).",
+)
+def validate(settings: Settings, output_format: str) -> int:
+    """Check the source and print every problem, located (path:line:col: CODE message).
 
     Exits 0 when clean, 1 when the source has errors (or warnings with --strict),
     2 when files cannot be read.
@@ -80,11 +112,11 @@ def validate(settings: Settings) -> int:
     if project.bank is not None and not project.diagnostics.items and not settings.quiet:
         count = len(project.bank.questions)
         settings.info(f"{settings.source}: {count} questions, deck '{project.bank.deck.id}'")
-    return report(settings, project.diagnostics)
+    return report(settings, project.diagnostics, output_format)
 
 
 @main.command()
-@project_options
+@command_options("source", "cache", "checks", "reporting")
 @click.option(
     "--format",
     "output_format",
@@ -220,6 +252,12 @@ def build(
     from exporter.build.pipeline import build as run_build
 
     require_source(settings)
+    if settings.verbose and not settings.quiet:
+        _, _, origins = resolve_settings(settings, targets, options)
+        for name, value, origin in origins:
+            shown = ", ".join(value) if isinstance(value, tuple) else value
+            shown = str(shown).lower() if isinstance(shown, bool) else shown
+            settings.detail(f"setting {name} = {shown}  ({origin})")
     request = build_request(
         settings,
         targets,
@@ -230,7 +268,11 @@ def build(
         allow_removal=allow_removal,
         clean=clean,
     )
-    result = run_build(request)
+    from exporter.cli.progress import progress_for
+
+    with progress_for(settings.quiet) as progress:
+        request.progress = progress
+        result = run_build(request)
     code = report(settings, result.diagnostics) if result.diagnostics.items else EXIT_OK
     if result.failed_to_load or result.diagnostics.failed(settings.strict):
         settings.info("Nothing written.")
@@ -243,11 +285,28 @@ def build(
         settings.detail(f"unchanged {path}")
     if result.up_to_date:
         settings.info(f"up to date: {', '.join(result.up_to_date)}")
+    settings.info(_closing_line(settings, result))
     return code
 
 
+def _closing_line(settings: Settings, result: Any) -> str:
+    """What the build wrote and how long it took, in one line."""
+    written, same = result.written, len(result.unchanged)
+    if not written and not same:
+        return f"Nothing to build: every output is up to date ({settings.elapsed()})."
+    out = settings.out.resolve()
+    outputs = [p for p in written if out in p.resolve().parents]
+    others = [str(p) for p in written if p not in outputs]
+    noun = "output" if len(outputs) == 1 else "outputs"
+    parts = [f"wrote {len(outputs)} {noun} to {settings.out}/"]
+    parts.extend(f"updated {name}" for name in others)
+    if same:
+        parts.append(f"{same} rebuilt with identical bytes")
+    return f"Done in {settings.elapsed()}: {', '.join(parts)}."
+
+
 @main.command()
-@project_options
+@command_options("source", "cache", "templates", "checks", "reporting")
 @click.option(
     "--allow-removal",
     is_flag=True,

@@ -16,9 +16,16 @@ from typing import Any
 
 import click
 
-from exporter.cli.options import EXIT_PROBLEMS, EXIT_USAGE, Settings, project_options, report
+from exporter.cli.options import (
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    INIT_HINT,
+    Settings,
+    command_options,
+    report,
+)
 from exporter.core.diagnostics import did_you_mean
-from exporter.core.identity import ID_PATTERN
+from exporter.core.identity import ID_PATTERN, slugify
 from exporter.importers.common import (
     ImportedQuestion,
     ImportFailed,
@@ -75,8 +82,7 @@ def run_importer(path: Path, input_format: str, options: ImportOptions) -> Impor
 
 def file_stem_slug(path: Path) -> str:
     """A default output name from the input's file name: ``My Notes.txt`` → ``my-notes``."""
-    slug = "-".join(re.findall(r"[a-z0-9]+", path.stem.lower()))
-    return slug or "imported"
+    return slugify(path.stem, question=False) or "imported"
 
 
 def _parse_map(values: Sequence[str], levels: Sequence[str]) -> dict[str, str]:
@@ -234,7 +240,7 @@ def print_report(
 
 
 @click.command("import")
-@project_options
+@command_options("source", "cache", "checks", "reporting")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option(
     "--format",
@@ -299,7 +305,7 @@ def import_command(
     from exporter.build.project import load_project
 
     if not settings.source.is_dir():
-        raise click.UsageError(f"source folder '{settings.source}' does not exist")
+        raise click.UsageError(f"source folder '{settings.source}' does not exist{INIT_HINT}")
     project = load_project(settings.source, ignore=settings.ignore)
     bank = project.bank
     if bank is None:
@@ -347,8 +353,11 @@ def import_command(
         repair_hyphens=not no_hyphen_repair,
         media_folder=f"images/{stem}",
     )
+    from exporter.cli.progress import status
+
     try:
-        result = run_importer(file, input_format, options)
+        with status(f"importing {file.name}…", settings.quiet):
+            result = run_importer(file, input_format, options)
     except ImportFailed as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.code
@@ -404,7 +413,10 @@ def import_command(
     if media:
         settings.info(f"copied {len(media)} images to {settings.source / options.media_folder}")
     settings.info(f"wrote {output}")
-    after = load_project(settings.source, ignore=settings.ignore, cache_dir=settings.out / ".cache")
+    with status("checking the source…", settings.quiet):
+        after = load_project(
+            settings.source, ignore=settings.ignore, cache_dir=settings.out / ".cache"
+        )
     after.cache.save()
     return report(settings, after.diagnostics)
 

@@ -12,142 +12,34 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-import yaml
 
 from exporter.build.lock import LOCK_NAME, LockError, read_lock
 from exporter.cli.options import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
+    INIT_HINT,
     Settings,
-    project_options,
+    command_options,
     report,
 )
+from exporter.core import yamlwrite
 from exporter.core.diagnostics import Diagnostics, Location, did_you_mean, display_path
-from exporter.core.identity import ID_PATTERN
+from exporter.core.identity import ID_PATTERN, slugify, unique_id
 from exporter.core.model import Deck
 from exporter.source.loader import Node, RawSource, SourceFile, load_file
 from exporter.source.validate import build_deck, build_taxonomy
 
-MAX_SLUG_LENGTH = 50
-"""Longest id :func:`slugify` makes (cut at a word boundary)."""
 TODO_ANSWER = "TODO: write the answer."
 """The answer written when ``--answer`` is not given."""
 _LINE_EDITORS = frozenset({"vi", "vim", "nvim", "gvim", "nano", "emacs", "emacsclient", "micro"})
 """Editors that accept ``+LINE FILE`` to open a file at a line."""
-
-
-def slugify(text: str, max_length: int = MAX_SLUG_LENGTH) -> str:
-    """An id from a question: lowercase ASCII words joined by hyphens, every word kept.
-
-    ``What is a perceptron?`` → ``what-is-a-perceptron``; ``What's "x: y"?`` →
-    ``whats-x-y``. At most ``max_length`` characters, cut between words (a single longer
-    word is cut). ``question`` when nothing is left.
-    """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    ascii_text = re.sub(r"(?<=[a-z0-9])['’](?=[a-z])", "", ascii_text)
-    words: list[str] = re.findall(r"[a-z0-9]+", ascii_text)
-    chosen: list[str] = []
-    for word in words:
-        if len("-".join([*chosen, word])) > max_length:
-            break
-        chosen.append(word)
-    if not chosen and words:
-        return words[0][:max_length]
-    return "-".join(chosen) or "question"
-
-
-def unique_id(base: str, taken: Iterable[str]) -> str:
-    """``base``, or ``base-2``, ``base-3`` … whichever is not taken first."""
-    used = set(taken)
-    if base not in used:
-        return base
-    number = 2
-    while f"{base}-{number}" in used:
-        number += 1
-    return f"{base}-{number}"
-
-
-_ESCAPES = {
-    "\\": "\\\\",
-    '"': '\\"',
-    "\n": "\\n",
-    "\t": "\\t",
-    "\r": "\\r",
-    "\x00": "\\0",
-    "\x85": "\\N",
-    "\u2028": "\\L",
-    "\u2029": "\\P",
-    "\ufeff": "\\uFEFF",
-}
-_NON_PRINTABLE = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
-"""Characters a YAML reader refuses in a file: written as escapes."""
-_PLAIN_START = re.compile(r"[^\W_]|\(")
-"""What a plain (unquoted) scalar may start with here: no indicator characters."""
-_PLAIN_BAD = re.compile(r"[:#\"'\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
-"""Characters that make us quote: ``:``, ``#``, quotes, backslashes, control characters."""
-_FLOW_BAD = re.compile(r"[,\[\]{}]")
-"""Characters that end a plain scalar inside a flow list ``[a, b]``."""
-_RESERVED_PLAIN = re.compile(
-    r"(?i)(y|n|yes|no|true|false|on|off|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_.:e+-]*)"
-)
-
-
-def _double_quoted(value: str) -> str:
-    out = []
-    for char in value:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif _NON_PRINTABLE.fullmatch(char):
-            code = ord(char)
-            out.append(f"\\x{code:02X}" if code < 0x100 else f"\\u{code:04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def yaml_scalar(value: str, flow: bool = False) -> str:
-    """``value`` as a one-line YAML scalar: plain when that is unambiguous, else quoted.
-
-    Text with ``:``, ``#``, quotes, a leading indicator character, surrounding spaces or
-    anything a YAML 1.1 reader would take for a number, boolean or null is written
-    double-quoted with escapes, so it reads back as exactly the same string. ``flow``:
-    the scalar is an item of a flow list, where ``,[]{}`` must be quoted too.
-    """
-    plain = (
-        bool(value)
-        and value == value.strip()
-        and _PLAIN_START.match(value) is not None
-        and not _PLAIN_BAD.search(value)
-        and not (flow and _FLOW_BAD.search(value))
-        and not _RESERVED_PLAIN.fullmatch(value)
-    )
-    if plain:
-        document = f"key: [{value}]" if flow else f"key: {value}"
-        try:
-            if yaml.safe_load(document) == {"key": [value] if flow else value}:
-                return value
-        except yaml.YAMLError:
-            pass
-    return _double_quoted(value)
-
-
-def _block_safe(text: str) -> bool:
-    """Whether ``text`` can be written as a ``|`` block scalar and read back unchanged."""
-    if not text or text != text.strip("\n") or text[0] in " \t":
-        return False
-    return not any(char in _ESCAPES and char not in '\\"\n' for char in text) and not (
-        _NON_PRINTABLE.search(text)
-    )
 
 
 @dataclass(frozen=True)
@@ -170,20 +62,9 @@ class ListStyle:
 
     def item(self, fields: Sequence[tuple[str, str | list[str]]]) -> str:
         """The YAML text of one list item: ``(key, text)`` pairs, lists as flow lists."""
-        lines: list[str] = []
-        for index, (key, value) in enumerate(fields):
-            lead = self.dash if index == 0 else self.key_indent
-            if isinstance(value, list):
-                lines.append(
-                    f"{lead}{key}: [{', '.join(yaml_scalar(v, flow=True) for v in value)}]"
-                )
-            elif key == "answer" and _block_safe(value):
-                lines.append(f"{lead}{key}: |")
-                pad = self.key_indent + " " * self.block_indent
-                lines.extend(pad + line if line else "" for line in value.split("\n"))
-            else:
-                lines.append(f"{lead}{key}: {yaml_scalar(value)}")
-        return self.newline.join(lines) + self.newline
+        return yamlwrite.list_item(
+            fields, frozenset({"answer"}), self.dash, self.block_indent, self.newline
+        )
 
 
 @dataclass
@@ -320,7 +201,7 @@ def _load_deck(source: Path, diagnostics: Diagnostics) -> tuple[Deck | None, lis
     return deck, tag_ids
 
 
-@project_options
+@command_options("source", "reporting")
 def _new(
     settings: Settings,
     question: tuple[str, ...],
@@ -344,7 +225,7 @@ def _new(
     """
     source = settings.source
     if not source.is_dir():
-        return _fail(f"source folder '{source}' does not exist")
+        return _fail(f"source folder '{source}' does not exist{INIT_HINT}")
     text = " ".join(question).strip()
     if not text:
         return _fail("the question is empty")
@@ -376,7 +257,7 @@ def _new(
             return _fail(f"id '{qid}' is already used; leave out --id for a fresh one")
         new_id = qid
     else:
-        new_id = unique_id(slugify(text), taken)
+        new_id = unique_id(slugify(text) or "question", taken)
 
     if file_name is not None:
         target = _target_path(file_name, questions_dir)

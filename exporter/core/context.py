@@ -12,6 +12,7 @@ from exporter.core.cache import Cache
 from exporter.core.diagnostics import Diagnostics
 from exporter.core.model import Bank, Question
 from exporter.core.output import OutputSet
+from exporter.core.progress import NO_PROGRESS, Progress
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class RenderContext:
     """The file-name suffix of a subset build (``-basic``), empty for the whole bank."""
     state: dict[str, Any] = field(default_factory=dict)
     """What the pipeline recorded for renderers (note contents, lock times, messages)."""
+    progress: Progress = NO_PROGRESS
+    """Where slow renderers report steps (segments, sheets); callable from worker processes."""
 
     def option(self, name: str, default: Any = None) -> Any:
         """A target option from the command line, or its default."""

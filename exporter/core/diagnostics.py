@@ -78,6 +78,7 @@ _RULE_LIST = [
     Rule("W105", Severity.WARNING, "HTML removed by the sanitizer"),
     Rule("W106", Severity.WARNING, "text does not fit its printed card"),
     Rule("W107", Severity.WARNING, "reference refused by the PDF URL fetcher"),
+    Rule("W111", Severity.WARNING, "placeholder answer or details (TODO, empty details)"),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 

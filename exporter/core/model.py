@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from exporter.core.diagnostics import Location
 
@@ -46,6 +47,9 @@ class Deck:
     seed: SeedInfo | None = None
     tag_prefix: str = ""
     answer_word_limit: int = 80
+    build: tuple[tuple[str, Any, Location], ...] = ()
+    """The ``build:`` section: ``(setting, value, where)`` for each setting the file gives
+    (see :mod:`exporter.core.settings`)."""
 
     def level_title(self, level: str) -> str:
         """A level's display name: ``intermediate`` → ``Intermediate``."""

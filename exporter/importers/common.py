@@ -1,24 +1,21 @@
 """What every importer shares: options, results, tag and level mapping, ids, Markdown
-escaping and the hand-written YAML of the new question file.
+escaping and the layout of the new question file (written by :mod:`exporter.core.yamlwrite`).
 
 No I/O here except nothing: importers read their input, the command writes the output.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import yaml
+from exporter.core import yamlwrite
+from exporter.core.identity import ID_PATTERN, slugify
 
-from exporter.core.identity import ID_PATTERN
-
-MAX_ID_LENGTH = 60
-"""Generated ids are cut (at a word boundary) to at most this many characters."""
+BLOCK_FIELDS = frozenset({"answer", "details"})
+"""The fields written as ``|`` block text."""
 
 
 class ImportFailed(Exception):
@@ -185,40 +182,6 @@ def map_tags(anki_tags: Iterable[str], options: ImportOptions) -> MappedTags:
 
 # Ids ------------------------------------------------------------------------------------
 
-_LEADING_WORDS = frozenset(
-    "what whats which why how when where who whom is are was were do does did can could "
-    "would should will shall you your we i explain describe discuss define list name state "
-    "give mention tell me us about the a an some of by mean meaning exactly briefly please "
-    "know understand".split()
-)
-_ARTICLES = frozenset({"a", "an", "the"})
-_TRAILING_WORDS = frozenset("and or of in on to for with by vs from at between than as".split())
-
-
-def slugify(text: str, max_length: int = MAX_ID_LENGTH) -> str:
-    """An id from a question: lowercase ASCII words joined by hyphens, at most
-    ``max_length`` characters cut between words (a hyphenated word stays whole), leading
-    question words and articles left out (``What is a perceptron?`` → ``perceptron``).
-    Empty when no word is left."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    ascii_text = re.sub(r"(?<=[a-z])'(?=[a-z])", "", ascii_text.lower())
-    tokens = [t for t in ("-".join(re.findall(r"[a-z0-9]+", w)) for w in ascii_text.split()) if t]
-    start = 0
-    while start < len(tokens) - 1 and tokens[start] in _LEADING_WORDS:
-        start += 1
-    kept = [t for t in tokens[start:] if t not in _ARTICLES] or tokens[start:]
-    chosen: list[str] = []
-    for token in kept:
-        if len("-".join([*chosen, token])) > max_length:
-            while len(chosen) > 1 and chosen[-1] in _TRAILING_WORDS:
-                chosen.pop()
-            break
-        chosen.append(token)
-    slug = "-".join(chosen)
-    if not slug and kept:
-        slug = kept[0][:max_length].strip("-")
-    return slug
-
 
 def assign_ids(questions: Sequence[ImportedQuestion], prefix: str = "") -> None:
     """Give every question a unique id: its preferred id when valid, else a slug of the
@@ -336,62 +299,26 @@ def clean_text(text: str) -> str:
     return "\n".join(lines)
 
 
-def yaml_scalar(value: str) -> str:
-    """A one-line string as a YAML scalar: plain when that reads back unchanged, else
-    double-quoted (JSON strings are valid YAML)."""
-    plain_ok = (
-        value == value.strip()
-        and value
-        and "\n" not in value
-        and not re.match(r"[-?:,\[\]{}#&*!|>'\"%@`]", value)
-        and ": " not in value
-        and " #" not in value
-        and not value.endswith(":")
-        and not _NOT_PRINTABLE.search(value)
-        and "\t" not in value
-    )
-    if plain_ok:
-        try:
-            if yaml.safe_load(f"k: {value}") == {"k": value}:
-                return value
-        except yaml.YAMLError:
-            pass
-    return json.dumps(value, ensure_ascii=False)
-
-
-def yaml_block(value: str, indent: int) -> str:
-    """A literal block scalar (``|``) of ``value`` indented by ``indent`` spaces."""
-    lines = value.split("\n")
-    pad = " " * indent
-    first = next((line for line in lines if line.strip()), "")
-    indicator = "|"
-    if first.startswith(" "):
-        indicator = f"|{indent - 2}" if indent > 2 else "|2"
-    body = "\n".join(pad + line if line.strip() else "" for line in lines)
-    return f"{indicator}\n{body}"
-
-
 def question_yaml(question: ImportedQuestion) -> str:
     """One question as a YAML list item, answers and details as ``|`` block scalars."""
-    text = " ".join(clean_text(question.question).split())
-    lines = [
-        f"- id: {yaml_scalar(question.id)}",
-        f"  level: {yaml_scalar(question.level)}",
-        f"  question: {yaml_scalar(text)}",
-        f"  answer: {yaml_block(clean_text(question.answer), 4)}",
+    fields: list[tuple[str, yamlwrite.Value]] = [
+        ("id", question.id),
+        ("level", question.level),
+        ("question", " ".join(clean_text(question.question).split())),
+        ("answer", clean_text(question.answer)),
     ]
     details = clean_text(question.details)
     if details:
-        lines.append(f"  details: {yaml_block(details, 4)}")
+        fields.append(("details", details))
     if question.tags:
-        lines.append(f"  tags: [{', '.join(yaml_scalar(tag) for tag in question.tags)}]")
+        fields.append(("tags", list(question.tags)))
     if question.seed:
-        lines.append(f"  seed: [{', '.join(str(n) for n in question.seed)}]")
+        fields.append(("seed", list(question.seed)))
     if question.retired:
-        lines.append("  retired: true")
+        fields.append(("retired", True))
     if question.guid is not None:
-        lines.append(f"  guid: {json.dumps(question.guid, ensure_ascii=False)}")
-    return "\n".join(lines) + "\n"
+        fields.append(("guid", question.guid))
+    return yamlwrite.list_item(fields, BLOCK_FIELDS, block_indent=2)
 
 
 def questions_yaml(questions: Sequence[ImportedQuestion], header: Sequence[str] = ()) -> str:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from exporter.core.diagnostics import Diagnostics, Location, did_you_mean
 from exporter.core.identity import ID_PATTERN
@@ -26,11 +27,12 @@ from exporter.core.model import (
     Taxonomy,
     Topic,
 )
+from exporter.core.settings import SETTINGS_BY_NAME, TARGET_CHOICES, check_value
 from exporter.source.loader import Node, RawSource
 from exporter.source.tagging import rule_words, tag_questions
 from exporter.text import markup
 from exporter.text.latex import latex_error
-from exporter.text.media import image_problem
+from exporter.text.media import media_problem
 
 NEAR_DUPLICATE_THRESHOLD = 0.8
 """Questions whose content words overlap this much (Jaccard) are reported (W101)."""
@@ -69,7 +71,12 @@ class _Checker:
         self.d = diagnostics
 
     def mapping(
-        self, node: Node | None, fields: dict[str, FieldSpec], what: str, loc: Location
+        self,
+        node: Node | None,
+        fields: dict[str, FieldSpec],
+        what: str,
+        loc: Location,
+        hints: dict[str, str] | None = None,
     ) -> dict[str, Node] | None:
         if node is None or node.kind != "map":
             got = _kind_name(node) if node is not None else "an empty document"
@@ -78,7 +85,7 @@ class _Checker:
         values: dict[str, Node] = {}
         for key, entry in node.value.items():
             if key not in fields:
-                hint = did_you_mean(key, fields)
+                hint = (hints or {}).get(key) or did_you_mean(key, fields)
                 self.d.add(entry.key_loc, "E006", f"unknown field '{key}' in {what}{hint}")
                 continue
             values[key] = entry.node
@@ -142,6 +149,7 @@ DECK_FIELDS = {
     "seed": FieldSpec(),
     "tag_prefix": FieldSpec(),
     "answer_word_limit": FieldSpec(),
+    "build": FieldSpec(),
 }
 SEED_FIELDS = {"title": FieldSpec(), "questions": FieldSpec(required=True)}
 TAXONOMY_FIELDS = {"tags": FieldSpec(required=True)}
@@ -177,7 +185,8 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
         if not _has_errors_for(d, raw.deck.display):
             d.add(loc, "E004", "deck.yaml is empty; it must be a mapping")
         return None
-    fields = check.mapping(raw.deck.root, DECK_FIELDS, "deck.yaml", loc)
+    moved = {name: f"; build settings go under 'build:' ({name}: …)" for name in SETTINGS_BY_NAME}
+    fields = check.mapping(raw.deck.root, DECK_FIELDS, "deck.yaml", loc, moved)
     if fields is None:
         return None
     deck_id = check.text(fields.get("id"), "id", allow_empty=False)
@@ -220,6 +229,7 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
     if limit is not None and limit < 1:
         d.add(fields["answer_word_limit"].loc, "E018", "'answer_word_limit' must be positive")
         limit = None
+    build = _build_settings(fields.get("build"), check, d)
     if deck_id is None or title is None or not levels:
         return None
     return Deck(
@@ -231,7 +241,50 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
         seed=seed,
         tag_prefix=prefix or deck_id,
         answer_word_limit=limit or 80,
+        build=build,
     )
+
+
+def _build_settings(
+    node: Node | None, check: _Checker, d: Diagnostics
+) -> tuple[tuple[str, Any, Location], ...]:
+    """The ``build:`` section of deck.yaml: each known setting with a valid value."""
+    if node is None or (node.kind == "scalar" and node.value is None):
+        return ()
+    specs = {name: FieldSpec() for name in SETTINGS_BY_NAME}
+    fields = check.mapping(node, specs, "'build'", node.loc)
+    if fields is None:
+        return ()
+    chosen = []
+    for name, value_node in fields.items():
+        setting = SETTINGS_BY_NAME[name]
+        value: Any
+        if value_node.kind == "seq":
+            value = [item.value if item.kind == "scalar" else item for item in value_node.value]
+        elif value_node.kind == "scalar":
+            value = value_node.value
+        else:
+            value = {}
+        checked, problem = check_value(setting, value)
+        where = value_node.loc
+        if problem:
+            code = "E004" if problem.startswith("must") else "E018"
+            hint = ""
+            if setting.kind == "choice" and isinstance(value, str):
+                hint = did_you_mean(value, setting.choices)
+            elif setting.kind == "targets":
+                names = value if isinstance(value, list) else [value]
+                wrong = next(
+                    (n for n in names if isinstance(n, str) and n not in TARGET_CHOICES), ""
+                )
+                hint = did_you_mean(wrong, TARGET_CHOICES) if wrong else ""
+                if value_node.kind == "seq":  # point at the item itself
+                    items = [i for i in value_node.value if i.kind == "scalar" and i.value == wrong]
+                    where = items[0].loc if items else where
+            d.add(where, code, f"build.{name} {problem}{hint}")
+            continue
+        chosen.append((name, checked, value_node.loc))
+    return tuple(chosen)
 
 
 def _has_errors_for(d: Diagnostics, display: str) -> bool:
@@ -252,6 +305,8 @@ def build_taxonomy(raw: RawSource, d: Diagnostics) -> Taxonomy | None:
     if fields is None or "tags" not in fields:
         return None
     tags_node = fields["tags"]
+    if tags_node.kind == "scalar" and tags_node.value is None:  # `tags:` alone: no topics yet
+        return Taxonomy(())
     if tags_node.kind != "map":
         d.add(tags_node.loc, "E004", f"'tags' must be a mapping, got {_kind_name(tags_node)}")
         return None
@@ -331,6 +386,13 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
         if number is not None:
             seeds.append(number)
     retired = check.boolean(fields.get("retired"), "retired")
+    details = texts["details"]
+    if details is not None and not details.strip() and not retired and qid is not None:
+        d.add(
+            fields["details"].loc,
+            "W111",
+            f"details of '{qid}' are empty; write them or remove the key",
+        )
     guid = check.text(fields.get("guid"), "guid", allow_empty=False)
     if guid is not None and (not guid.strip() or any(c.isspace() for c in guid)):
         d.add(fields["guid"].loc, "E018", "'guid' must be a non-empty string without spaces")
@@ -426,6 +488,7 @@ def check_questions(
                 found = get_findings(question, name)
                 _check_markdown(question, name, found, source_root, d, math_check)
         if not question.retired:
+            _check_placeholders(question, d)
             words = markup.word_count(question.answer)
             if words > deck.answer_word_limit:
                 d.add(
@@ -437,6 +500,27 @@ def check_questions(
         if ok:
             usable.append(question)
     return usable
+
+
+PLACEHOLDER = re.compile(r"(?i)^\s*(?:todo|tbd|fixme|xxx)\b|^\s*(?:\.\.\.|…|\?+)\s*$")
+"""A line that marks unwritten text: ``TODO: write the answer.`` (what ``exporter new``
+scaffolds), ``TBD``, ``FIXME``, ``XXX``, or a line that is only ``...``/``…``/``?``."""
+
+
+def _check_placeholders(question: Question, d: Diagnostics) -> None:
+    """W111 for an answer or details still holding a placeholder (an empty ``details:``
+    is reported while the question is built)."""
+    for name in ("answer", "details"):
+        text = getattr(question, name)
+        for offset, line in enumerate(text.split("\n")):
+            if PLACEHOLDER.search(line):
+                d.add(
+                    question.text_where(name, offset),
+                    "W111",
+                    f"{name} of '{question.id}' is a placeholder ({line.strip()[:40]!r}); "
+                    "write it before it ships",
+                )
+                break
 
 
 def _check_markdown(
@@ -456,8 +540,8 @@ def _check_markdown(
         elif finding.kind == "code":
             if not markup.known_language(finding.value):
                 d.add(loc, "E012", f"unknown code-block language '{finding.value}'")
-        elif finding.kind == "image":
-            problem_code, message = image_problem(finding.value, source_root)
+        elif finding.kind in ("image", "sound"):
+            problem_code, message = media_problem(finding.value, source_root, finding.kind)
             if problem_code:
                 d.add(loc, problem_code, message)
         elif finding.kind == "html":

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from exporter.text.media import SOUND_TAG, is_audio_link
+
 if TYPE_CHECKING:  # markdown-it is imported on first use: up-to-date builds never need it
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
@@ -38,7 +40,7 @@ _REFUSED_LINK = re.compile(
 class Finding:
     """Something in a Markdown field that needs a check: kind, value and 0-based line."""
 
-    kind: str  # "math" | "code" | "image" | "html" | "link" (refused for its URL scheme)
+    kind: str  # "math" | "code" | "image" | "sound" | "html" | "link" (refused for its scheme)
     value: str
     line: int
 
@@ -166,7 +168,12 @@ def _collect(tokens: list[Token], findings: list[Finding], line: int) -> None:
                 findings.append(Finding("code", info.split(maxsplit=1)[0], here))
         elif kind == "image":
             findings.append(Finding("image", str(token.attrGet("src") or ""), here))
-        elif kind == "text" and any(mark in token.content for mark in ("<", "](", "]:")):
+        elif kind == "link_open" and is_audio_link(str(token.attrGet("href") or "")):
+            findings.append(Finding("sound", str(token.attrGet("href")), here))
+        if kind == "text" and "[sound:" in token.content:
+            for match in SOUND_TAG.finditer(token.content):
+                findings.append(Finding("sound", match.group(1).strip(), here))
+        if kind == "text" and any(mark in token.content for mark in ("<", "](", "]:")):
             for match in _RAW_HTML.finditer(token.content):
                 findings.append(Finding("html", match.group(0), here))
             for match in _REFUSED_LINK.finditer(token.content):

@@ -1,5 +1,6 @@
-"""Media files that fields refer to: where a reference may point, what counts as an image,
-and how large a file may be."""
+"""Media files that fields refer to (images, and sounds for Anki): where a reference may
+point, what counts as an image or a sound, what an SVG may contain, and how large a file
+may be."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import urllib.parse
 from pathlib import Path
 
 MAX_MEDIA_BYTES = 5 * 1024 * 1024
-"""An image larger than this is not bundled (E013)."""
+"""A media file larger than this is not bundled (E013)."""
 
 _IMAGE_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),
@@ -17,56 +18,127 @@ _IMAGE_MAGIC = (
     (b"GIF87a", "gif"),
     (b"GIF89a", "gif"),
 )
+_SVG_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*(?:<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>\s*)?<svg[\s>]",
+    re.DOTALL | re.IGNORECASE,
+)
+SOUND_TAG = re.compile(r"\[sound:([^\]\n]+)\]")
+"""Anki's sound reference, ``[sound:audio/hello.mp3]``, which fields may hold as text."""
+AUDIO_EXTENSIONS = frozenset({"mp3", "ogg", "oga", "opus", "wav", "m4a", "flac", "webm"})
+"""What a Markdown link may point at to be taken for a sound (``[listen](audio/x.mp3)``)."""
 
 
 def sniff_image(data: bytes) -> str | None:
-    """The image type by its first bytes (png, jpg, gif, webp), or None."""
+    """The image type by its first bytes (png, jpg, gif, webp, svg), or None."""
     for magic, kind in _IMAGE_MAGIC:
         if data.startswith(magic):
             return kind
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
+    if _SVG_START.match(data[:4096]):
+        return "svg"
     return None
 
 
+def sniff_audio(data: bytes) -> str | None:
+    """The sound type by its first bytes (mp3, ogg, wav, m4a, flac, webm), or None."""
+    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    if data.startswith(b"OggS"):
+        return "ogg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data[4:8] == b"ftyp":
+        return "m4a"
+    if data.startswith(b"fLaC"):
+        return "flac"
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm"
+    return None
+
+
+def is_audio_link(href: str) -> bool:
+    """Whether a link points at a sound file by its extension (``audio/x.mp3``)."""
+    path = urllib.parse.unquote(href).split("?")[0].split("#")[0]
+    return posixpath.splitext(path)[1][1:].lower() in AUDIO_EXTENSIONS
+
+
+_SVG_REFERENCE = re.compile(
+    r"""(?:\b(?:xlink:)?href|\bsrc)\s*=\s*(?:"([^"]*)"|'([^']*)')|url\(\s*["']?([^"')\s]*)"""
+    r"""|@import\s+["']?([^"';\s]+)""",
+    re.IGNORECASE,
+)
+_SVG_REFUSED = re.compile(r"<!ENTITY|<script\b|<foreignObject\b|\bon[a-z]+\s*=", re.IGNORECASE)
+
+
+def svg_problem(data: bytes) -> str:
+    """Why an SVG is unsafe to bundle or print, or ``""``: it must be self-contained (no
+    reference to another file or URL, only ``#fragment`` and ``data:`` ones), with no
+    entity declarations, scripts, event handlers or embedded HTML."""
+    text = data.decode("utf-8", "replace")
+    refused = _SVG_REFUSED.search(text)
+    if refused:
+        return f"contains {refused.group(0).strip().rstrip('=').strip()!r}"
+    for match in _SVG_REFERENCE.finditer(text):
+        target = next((g for g in match.groups() if g is not None), "").strip()
+        if target and not target.startswith("#") and not target.lower().startswith("data:"):
+            return f"refers to {target[:60]!r}"
+    return ""
+
+
 def image_problem(src: str, source_root: Path) -> tuple[str, str]:
-    """Why an image reference is unusable as ``(code, message)``, or ``("", "")``.
+    """Why an image reference is unusable as ``(code, message)``, or ``("", "")``."""
+    return media_problem(src, source_root, "image")
+
+
+def media_problem(src: str, source_root: Path, kind: str = "image") -> tuple[str, str]:
+    """Why a reference to an ``image`` or ``sound`` is unusable as ``(code, message)``, or
+    ``("", "")``.
 
     ``src`` is the Markdown destination, which is a URL: ``images/sch%C3%A9ma.png`` and
     ``<images/my file.png>`` (percent-encoded by the parser) name the files as written.
     """
     src = urllib.parse.unquote(src)
     if not src.strip():
-        return "E013", "image without a path"
+        return "E013", f"{kind} without a path"
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("//"):
-        return "E014", f"image '{src}' is a URL; images must be files inside source/"
+        return "E014", f"{kind} '{src}' is a URL; {kind}s must be files inside source/"
     if src.startswith("/") or src.startswith("\\"):
-        return "E014", f"image '{src}' is an absolute path; use a path relative to source/"
+        return "E014", f"{kind} '{src}' is an absolute path; use a path relative to source/"
     normal = posixpath.normpath(src.replace("\\", "/"))
     if normal == ".." or normal.startswith("../"):
-        return "E014", f"image '{src}' leaves source/"
+        return "E014", f"{kind} '{src}' leaves source/"
     if "\0" in normal:  # `%00`: no file has that name, and the OS refuses to look
-        return "E013", f"image {src!r} contains a NUL character"
+        return "E013", f"{kind} {src!r} contains a NUL character"
     path = source_root / normal
     try:
         resolved = path.resolve(strict=False)
         root = source_root.resolve()
     except (OSError, RuntimeError):
-        return "E013", f"image '{src}' cannot be resolved"
+        return "E013", f"{kind} '{src}' cannot be resolved"
     if resolved != root and root not in resolved.parents:
-        return "E014", f"image '{src}' leads outside source/ through a link"
+        return "E014", f"{kind} '{src}' leads outside source/ through a link"
     if not resolved.is_file():
-        return "E013", f"image '{src}' not found in source/"
-    from exporter.text.media import MAX_MEDIA_BYTES, sniff_image
-
+        return "E013", f"{kind} '{src}' not found in source/"
     try:
         size = resolved.stat().st_size
+        if size > MAX_MEDIA_BYTES:
+            return "E013", f"{kind} '{src}' is {size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}"
         with resolved.open("rb") as handle:
-            head = handle.read(16)
+            head = handle.read(4096)
+            if kind == "image" and sniff_image(head) == "svg":
+                head += handle.read()
     except OSError as exc:
-        return "E013", f"image '{src}' cannot be read: {exc.strerror or exc}"
-    if size > MAX_MEDIA_BYTES:
-        return "E013", f"image '{src}' is {size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}"
-    if sniff_image(head) is None:
-        return "E013", f"'{src}' is not a PNG, JPEG, GIF or WebP image"
+        return "E013", f"{kind} '{src}' cannot be read: {exc.strerror or exc}"
+    if kind == "sound":
+        if sniff_audio(head) is None:
+            return "E013", f"'{src}' is not an MP3, Ogg, WAV, M4A, FLAC or WebM sound"
+        return "", ""
+    found = sniff_image(head)
+    if found is None:
+        return "E013", f"'{src}' is not a PNG, JPEG, GIF, WebP or SVG image"
+    if found == "svg":
+        problem = svg_problem(head)
+        if problem:
+            return "E014", f"SVG image '{src}' {problem}; an SVG must be self-contained"
     return "", ""

@@ -19,7 +19,14 @@ from exporter.core.cache import Cache, content_key
 from exporter.core.diagnostics import Diagnostics, Location
 from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME
 from exporter.core.model import Deck, Question
-from exporter.text.media import MAX_MEDIA_BYTES, sniff_image
+from exporter.text.media import (
+    MAX_MEDIA_BYTES,
+    SOUND_TAG,
+    is_audio_link,
+    sniff_audio,
+    sniff_image,
+    svg_problem,
+)
 
 _ALLOWED_TAGS = {
     "a", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4",
@@ -40,6 +47,8 @@ _ALLOWED_ATTRIBUTES = {
 _TAG_SIGNATURE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
 _ATTR_NAME = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=")
 _IMG_SRC = re.compile(r'(<img\b[^>]*\bsrc=")([^"]*)(")')
+_AUDIO_LINK = re.compile(r'<a\b[^>]*\bhref="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
+"""A Markdown link in rendered HTML; to a sound file it becomes Anki's ``[sound:…]``."""
 
 
 def sanitize(fragment: str) -> str:
@@ -190,9 +199,29 @@ def build_note(
         media[item.name] = item
         return match.group(1) + html.escape(item.name) + match.group(3)
 
+    def bundle_sound(src: str) -> str | None:
+        item = _media_for(unquote(html.unescape(src)), source_root, deck.id, sound=True)
+        if item is None:
+            return None
+        media[item.name] = item
+        return f"[sound:{item.name}]"
+
+    def sound_tag(match: re.Match[str]) -> str:
+        return bundle_sound(match.group(1).strip()) or match.group(0)
+
+    def sound_link(match: re.Match[str]) -> str:
+        if not is_audio_link(html.unescape(match.group(1))):
+            return match.group(0)
+        tag = bundle_sound(match.group(1))
+        return match.group(0) if tag is None else f"{match.group(2)} {tag}"
+
     fields = []
     for name, fragment in zip(("question", "answer", "details"), htmls, strict=True):
         with_media = _IMG_SRC.sub(bundle, fragment)
+        if "[sound:" in with_media:
+            with_media = SOUND_TAG.sub(sound_tag, with_media)
+        if "<a " in with_media:
+            with_media = _AUDIO_LINK.sub(sound_link, with_media)
         clean, lost = _sanitized(with_media, cache)
         if lost:
             diagnostics.add(
@@ -224,8 +253,9 @@ def _sanitized(fragment: str, cache: Cache | None) -> tuple[str, list[str]]:
     return clean, lost
 
 
-def _media_for(src: str, source_root: Path, deck_id: str) -> Media | None:
-    """The bundled form of an image the validator accepted; None for anything else."""
+def _media_for(src: str, source_root: Path, deck_id: str, sound: bool = False) -> Media | None:
+    """The bundled form of an image (or sound) the validator accepted; None for anything
+    else (an SVG with outside references included)."""
     path = (source_root / posixpath.normpath(src)).resolve()
     try:
         if source_root.resolve() not in path.parents or not path.is_file():
@@ -235,8 +265,8 @@ def _media_for(src: str, source_root: Path, deck_id: str) -> Media | None:
         data = path.read_bytes()
     except OSError:
         return None
-    kind = sniff_image(data)
-    if kind is None:
+    kind = sniff_audio(data) if sound else sniff_image(data)
+    if kind is None or (kind == "svg" and svg_problem(data)):
         return None
     digest = hashlib.sha256(data).hexdigest()[:16]
     return Media(f"{deck_id}-{digest}.{kind}", data)

@@ -204,9 +204,12 @@ def _render_sheets(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[She
 
     workers = worker_count(len(sheets))
     chunks = split(sheets, workers)
-    return [
+    job.context.progress.start(job.target, len(sheets), f"{job.target}: laying out sheets")
+    results = [
         result for part in fork_map(lambda s: _render_run(job, grid, s), chunks) for result in part
     ]
+    job.context.progress.finish(job.target)
+    return results
 
 
 def _render_run(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[SheetResult]:
@@ -214,6 +217,7 @@ def _render_run(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[SheetR
     results: list[SheetResult] = []
     for start in range(0, len(sheets), FLASHCARD_BATCH):
         results.extend(_render_batch(job, grid, sheets[start : start + FLASHCARD_BATCH]))
+        job.context.progress.advance(job.target, len(sheets[start : start + FLASHCARD_BATCH]))
     return results
 
 

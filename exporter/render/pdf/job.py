@@ -23,7 +23,7 @@ from exporter.render.pdf.fetcher import make_url_fetcher
 from exporter.render.pdf.math import MathRenderer
 from exporter.render.pdf.weasy import import_weasyprint
 from exporter.text import markup
-from exporter.text.media import MAX_MEDIA_BYTES, sniff_image
+from exporter.text.media import MAX_MEDIA_BYTES, SOUND_TAG, sniff_image
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
@@ -91,6 +91,8 @@ class PdfJob:
             return Markup("")
         if "<img" in text:
             text = _IMG_SRC.sub(self._absolute_image, text)
+        if "[sound:" in text:  # a sound cannot play on paper: a note mark instead
+            text = SOUND_TAG.sub("♪", text)
         question = rendered.question
 
         def failed(latex: str, why: str) -> None:

@@ -94,7 +94,10 @@ def render_paged(
         from exporter.core.workers import fork_map, split, worker_count
 
         chunks = split(missing, worker_count(len(missing)))
+        progress = job.context.progress
+        progress.start(job.target, len(missing), f"{job.target}: laying out segments")
         fresh = fork_map(lambda chunk: [_lay_out(job, *filled) for _, filled in chunk], chunks)
+        progress.finish(job.target)
         for (key, _), result in zip(missing, [r for part in fresh for r in part], strict=True):
             laid[key] = result
             job.refused.extend(result.refused)
@@ -136,6 +139,7 @@ def _lay_out(job: PdfJob, html: str, base_url: str) -> Laid:
     refused = job.refused[before:]
     del job.refused[before:]
     pdf: bytes = document.write_pdf(pdf_identifier=b"segment")
+    job.context.progress.advance(job.target)
     return Laid(pdf, len(document.pages), marks, box, list(refused))
 
 
