@@ -17,7 +17,16 @@ from exporter import __version__
 
 MAX_ENTRIES = 50_000
 """A namespace larger than this is emptied instead of growing without bound."""
-_PRODUCERS = ("markup.py", "latex.py", "mathsvg.py", "notes.py", "loader.py", "tagging.py")
+_PRODUCERS = (
+    "text/markup.py",
+    "text/latex.py",
+    "text/media.py",
+    "render/pdf/math.py",
+    "render/anki/notes.py",
+    "source/loader.py",
+    "source/tagging.py",
+)
+"""Modules whose results are cached, relative to the ``exporter`` package."""
 
 
 def _code_version() -> str:
@@ -26,7 +35,7 @@ def _code_version() -> str:
     digest = hashlib.sha256(__version__.encode())
     for name in _PRODUCERS:
         try:
-            digest.update((Path(__file__).parent / name).read_bytes())
+            digest.update((Path(__file__).parents[1] / name).read_bytes())
         except OSError:
             digest.update(name.encode())
     return digest.hexdigest()[:16]

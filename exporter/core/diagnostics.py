@@ -105,7 +105,9 @@ class Diagnostic:
         Line breaks inside quoted source text (a multi-line formula, a key with a newline)
         become single spaces, so every problem stays exactly one line.
         """
-        return _LINE_BREAK.sub(" ", f"{self.location}: {self.code} {self.message}")
+        message = _LINE_BREAK.sub(" ", self.message)
+        where = _LINE_BREAK.sub(" ", str(self.location))
+        return f"{where}: {self.code} {excerpt(message, MAX_MESSAGE_CHARS)}"
 
 
 @dataclass
@@ -162,6 +164,17 @@ class Diagnostics:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+EXCERPT_CHARS = 60
+"""Quoted source text in a message is cut to this many characters."""
+MAX_MESSAGE_CHARS = 400
+"""No diagnostic line is longer than this (a last guard against quoting a whole input)."""
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with ``…`` when something was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

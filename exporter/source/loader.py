@@ -8,6 +8,7 @@ diagnostic instead. Duplicate mapping keys, which PyYAML silently collapses, are
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ import yaml
 
 from exporter.core.cache import Cache, content_key
 from exporter.core.diagnostics import Diagnostic, Diagnostics, Location, display_path
+from exporter.core.files import FileRefused, read_bytes
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -105,15 +107,12 @@ class RawSource:
 def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
     """Read a UTF-8 file (BOM allowed, CRLF normalised) or report why it cannot be read."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            diagnostics.add(
-                Location(display),
-                "E017",
-                f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-            )
-            return None
-        data = path.read_bytes()
+        # stat before open (a FIFO or a device is never opened), and the limit counted
+        # in bytes actually read (a link to /dev/zero has a size of 0)
+        data = read_bytes(path, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        diagnostics.add(Location(display), "E017", f"file refused: {exc.strerror}")
+        return None
     except OSError as exc:
         diagnostics.add(Location(display), "E017", f"cannot read file: {exc.strerror or exc}")
         return None
@@ -276,7 +275,7 @@ def load_source(root: Path, diagnostics: Diagnostics, cache: Cache | None = None
     raw = RawSource(root=root, deck=None, taxonomy=None)
     for name in ("deck.yaml", "taxonomy.yaml"):
         path = root / name
-        if not path.is_file():
+        if not os.path.lexists(path):  # anything else there is read, or refused, below
             diagnostics.add(Location(display_path(path)), "E017", f"missing {name}")
             continue
         loaded = load_file(path, diagnostics, cache)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from exporter.core.diagnostics import Diagnostics, Location, did_you_mean
+from exporter.core.diagnostics import Diagnostics, Location, did_you_mean, excerpt
 from exporter.core.identity import ID_PATTERN
 from exporter.core.model import (
     INLINE_FIELDS,
@@ -29,7 +29,7 @@ from exporter.core.model import (
 from exporter.source.loader import Node, RawSource
 from exporter.source.tagging import rule_words, tag_questions
 from exporter.text import markup
-from exporter.text.latex import latex_error
+from exporter.text.latex import REFUSED, latex_error
 from exporter.text.media import image_problem
 
 NEAR_DUPLICATE_THRESHOLD = 0.8
@@ -452,22 +452,26 @@ def _check_markdown(
         if finding.kind == "math":
             problem = math_check(finding.value)
             if problem:
-                d.add(loc, "E011", f"LaTeX does not parse: {problem} in ${finding.value}$")
+                what = "is refused" if problem.startswith(REFUSED) else "does not parse"
+                why = problem.removeprefix(REFUSED)
+                d.add(loc, "E011", f"LaTeX {what}: {why} in ${excerpt(finding.value)}$")
         elif finding.kind == "code":
             if not markup.known_language(finding.value):
-                d.add(loc, "E012", f"unknown code-block language '{finding.value}'")
+                d.add(loc, "E012", f"unknown code-block language '{excerpt(finding.value)}'")
         elif finding.kind == "image":
             problem_code, message = image_problem(finding.value, source_root)
             if problem_code:
                 d.add(loc, problem_code, message)
         elif finding.kind == "html":
-            d.add(loc, "W104", f"raw HTML {finding.value!r} is shown as text; use Markdown")
+            d.add(
+                loc, "W104", f"raw HTML {excerpt(finding.value)!r} is shown as text; use Markdown"
+            )
         elif finding.kind == "link":
             d.add(
                 loc,
                 "W105",
-                f"link to '{finding.value}' refused: javascript:, vbscript:, file: and data: "
-                "links are unsafe; it is shown as text",
+                f"link to '{excerpt(finding.value)}' refused: javascript:, vbscript:, file: and "
+                "data: links are unsafe; it is shown as text",
             )
 
 

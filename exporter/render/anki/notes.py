@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from exporter.core.cache import Cache, content_key
 from exporter.core.diagnostics import Diagnostics, Location
+from exporter.core.files import read_bytes
 from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME
 from exporter.core.model import Deck, Question
 from exporter.text.media import MAX_MEDIA_BYTES, sniff_image
@@ -198,11 +199,9 @@ def _media_for(src: str, source_root: Path, deck_id: str) -> Media | None:
     """The bundled form of an image the validator accepted; None for anything else."""
     path = (source_root / posixpath.normpath(src)).resolve()
     try:
-        if source_root.resolve() not in path.parents or not path.is_file():
+        if source_root.resolve() not in path.parents:
             return None
-        if path.stat().st_size > MAX_MEDIA_BYTES:
-            return None
-        data = path.read_bytes()
+        data = read_bytes(path, MAX_MEDIA_BYTES)  # regular files only, bounded
     except OSError:
         return None
     kind = sniff_image(data)

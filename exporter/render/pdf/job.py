@@ -19,6 +19,7 @@ from markupsafe import Markup
 from exporter import __version__
 from exporter.core.cache import content_key
 from exporter.core.diagnostics import Location
+from exporter.core.files import read_bytes
 from exporter.render.pdf.fetcher import make_url_fetcher
 from exporter.render.pdf.math import MathRenderer
 from exporter.render.pdf.weasy import import_weasyprint
@@ -109,9 +110,9 @@ class PdfJob:
         root = self.context.source.resolve()
         path = (root / unquote(src)).resolve()
         try:
-            if root not in path.parents or path.stat().st_size > MAX_MEDIA_BYTES:
+            if root not in path.parents:
                 return match.group(0)
-            data = path.read_bytes()
+            data = read_bytes(path, MAX_MEDIA_BYTES)  # regular files only, bounded
         except (OSError, ValueError):
             return match.group(0)
         kind = sniff_image(data)
