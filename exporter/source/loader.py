@@ -134,6 +134,17 @@ def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""C0 control characters (but tab, line feed and carriage return) and DEL: never in a
+text. U+001F is Anki's field separator: one in a field splits the note, and Anki then
+refuses the whole deck."""
+_CONTROL_NAMES = {"\x00": "NUL", "\x1b": "escape", "\x1f": "Anki's field separator"}
+
+
+def _control_name(char: str) -> str:
+    return _CONTROL_NAMES.get(char, "a control character")
+
+
 _TAB_PROBLEM = re.compile(r"\btab\b|'\\t'")
 _NON_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
@@ -394,6 +405,15 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
                     lines = _LINE_BREAK.split(text)
                 content_loc = _content_location(lines, loc.line - 1, display)
             node = Node("scalar", loc, _scalar_value(tag, event.value, loc), event.style)
+            if isinstance(node.value, str):
+                bad = _CONTROL.search(node.value)
+                if bad is not None:  # an escape such as "\x1f": YAML lets it through
+                    diagnostics.add(
+                        loc,
+                        "E023",
+                        f"text contains the control character U+{ord(bad.group()):04X} "
+                        f"({_control_name(bad.group())}); only tabs and line breaks are allowed",
+                    )
             node.content_loc = content_loc
             if event.anchor:
                 anchors[event.anchor] = node

@@ -466,6 +466,13 @@ def _check_markdown(
             d.add(
                 loc, "W104", f"raw HTML {excerpt(finding.value)!r} is shown as text; use Markdown"
             )
+        elif finding.kind == "nesting":
+            d.add(
+                loc,
+                "E025",
+                f"lists and quotes nested too deeply (the Markdown parser keeps {finding.value} "
+                "levels, a list item counts two): the text inside would be lost",
+            )
         elif finding.kind == "link":
             d.add(
                 loc,

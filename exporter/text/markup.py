@@ -34,11 +34,16 @@ _REFUSED_LINK = re.compile(
 """Links and images markdown-it refuses for their URL scheme: they stay as plain text."""
 
 
+_CONTAINERS = frozenset({"blockquote_open", "list_item_open"})
+"""Blocks whose content the block parser parses one level deeper."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something in a Markdown field that needs a check: kind, value and 0-based line."""
 
     kind: str  # "math" | "code" | "image" | "html" | "link" (refused for its URL scheme)
+    # | "nesting" (the parser's nesting limit cut the text; value: the limit)
     value: str
     line: int
 
@@ -151,6 +156,14 @@ def parse(text: str, inline: bool = False) -> Parsed:
         tokens = md.parse(text, env)
     parsed = Parsed(tokens, inline)
     _collect(tokens, parsed.findings, 0)
+    limit = md.options.maxNesting
+    for token in tokens:
+        # a quote or list item opened at the parser's last level keeps nothing inside:
+        # markdown-it silently drops the rest of the field
+        if token.type in _CONTAINERS and token.level >= limit - 1:
+            line = token.map[0] if token.map else 0
+            parsed.findings.append(Finding("nesting", str(limit), line))
+            break
     return parsed
 
 

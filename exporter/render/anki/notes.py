@@ -41,6 +41,7 @@ _ALLOWED_ATTRIBUTES = {
 _TAG_SIGNATURE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
 _ATTR_NAME = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=")
 _IMG_SRC = re.compile(r'(<img\b[^>]*\bsrc=")([^"]*)(")')
+_FILE_NAME_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def sanitize(fragment: str) -> str:
@@ -127,7 +128,9 @@ def source_label(question: Question) -> str:
     """The Source field: the question's file and seed numbers (no line numbers, so
     editing one question never changes another note)."""
     name = posixpath.basename(question.location.path.replace("\\", "/"))
-    label = name
+    # a file name may hold any character but / and NUL: control characters (U+001F is
+    # Anki's field separator) are shown escaped, never stored
+    label = _FILE_NAME_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
     if question.seed:
         label += " · seed " + ", ".join(str(n) for n in question.seed)
     return html.escape(label)

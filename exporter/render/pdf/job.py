@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from exporter import __version__
 from exporter.core.cache import content_key
-from exporter.core.diagnostics import Location
+from exporter.core.diagnostics import Location, excerpt
 from exporter.core.files import read_bytes
 from exporter.render.pdf.fetcher import make_url_fetcher
 from exporter.render.pdf.math import MathRenderer
@@ -96,7 +96,7 @@ class PdfJob:
 
         def failed(latex: str, why: str) -> None:
             self.context.diagnostics.add(
-                question.where(name), "E011", f"formula cannot be drawn ({why}): {latex}"
+                question.where(name), "E011", f"formula cannot be drawn ({why}): {excerpt(latex)}"
             )
 
         return Markup(self.math.replace(text, failed))
