@@ -12,6 +12,7 @@ from pathlib import Path
 
 from exporter.build.lock import (
     LOCK_NAME,
+    MAX_LOCK_BYTES,
     Lock,
     LockError,
     LockUpdate,
@@ -21,6 +22,7 @@ from exporter.build.lock import (
 )
 from exporter.core.cache import Cache
 from exporter.core.diagnostics import Diagnostics, Location, display_path
+from exporter.core.files import read_bytes
 from exporter.core.model import Bank
 from exporter.render.anki.notes import (
     NoteContent,
@@ -119,7 +121,8 @@ def plan_content(
         diagnostics.add(Location(shown, exc.line), "E020", exc.message)
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        diagnostics.add(Location(shown), "E020", f"cannot read lock file: {exc}")
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        diagnostics.add(Location(shown), "E020", f"cannot read lock file: {reason}")
         return None
     parts = {i: n.parts() for i, n in notes.items()}
     update = update_lock(
@@ -155,7 +158,8 @@ def plan_content(
 def _lock_lines(path: Path) -> dict[str, int]:
     lines: dict[str, int] = {}
     try:
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        text = read_bytes(path, MAX_LOCK_BYTES).decode("utf-8", "replace")
+        for number, line in enumerate(text.splitlines(), start=1):
             parts = line.split()
             if len(parts) >= 2 and parts[0] == "note":
                 lines[parts[1]] = number

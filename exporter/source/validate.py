@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporter.core.diagnostics import Diagnostics, Location, did_you_mean, excerpt
-from exporter.core.identity import ID_PATTERN
+from exporter.core.identity import ID_PATTERN, MAX_ID_CHARS
 from exporter.core.model import (
     INLINE_FIELDS,
     MARKDOWN_FIELDS,
@@ -158,11 +158,18 @@ QUESTION_SPECS = {
 
 def _check_id(value: str, node: Node, what: str, d: Diagnostics) -> bool:
     if ID_PATTERN.fullmatch(value):
-        return True
+        if len(value) <= MAX_ID_CHARS:
+            return True
+        d.add(
+            node.loc,
+            "E007",
+            f"{what} '{excerpt(value)}' has {len(value)} characters; the limit is {MAX_ID_CHARS}",
+        )
+        return False
     d.add(
         node.loc,
         "E007",
-        f"invalid {what} '{value}': use lowercase letters, digits and single hyphens",
+        f"invalid {what} '{excerpt(value)}': use lowercase letters, digits and single hyphens",
     )
     return False
 
