@@ -154,11 +154,15 @@ class PdfJob:
     def environment(self) -> Environment:
         """The Jinja2 environment: the user's template folder first, then the built-ins."""
         if self._env is None:
-            from jinja2 import Environment, FileSystemLoader, StrictUndefined
+            from jinja2 import StrictUndefined
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-            dirs = [str(d) for d in self.context.template_dirs("pdf")]
-            self._env = Environment(
-                loader=FileSystemLoader(dirs),
+            from exporter.render.pdf.templating import ConfinedLoader
+
+            # sandboxed: a user template cannot reach Python internals
+            # (``cycler.__init__.__globals__.os``) nor change the values it is given
+            self._env = ImmutableSandboxedEnvironment(
+                loader=ConfinedLoader(self.context.template_dirs("pdf")),
                 autoescape=True,
                 undefined=StrictUndefined,
                 trim_blocks=False,
@@ -178,12 +182,18 @@ class PdfJob:
         """
         from jinja2 import TemplateNotFound, TemplateSyntaxError
 
+        from exporter.render.pdf.templating import TemplateRefused
+
         try:
             template: Template = self.environment().get_template(name)
             html = template.render({**self.common_values(), **values})
         except TemplateSyntaxError as exc:
             where = Location(exc.filename or name, exc.lineno or 1)
             self.context.diagnostics.add(where, "E019", f"template syntax error: {exc.message}")
+            return None
+        except TemplateRefused as exc:
+            where = self._error_location(exc, name)
+            self.context.diagnostics.add(where, "E019", str(exc.message))
             return None
         except TemplateNotFound as exc:
             self.context.diagnostics.add(
