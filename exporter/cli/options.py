@@ -129,13 +129,16 @@ def project_options(func: F) -> F:
     def wrapper(**kwargs: Any) -> Any:
         names = ("source", "out", "templates", "strict", "quiet", "verbose", "debug", "ignore")
         settings = Settings(**{name: kwargs.pop(name) for name in names})
+        from exporter.core.workers import Terminated, handle_sigterm
+
+        handle_sigterm()  # SIGTERM stops a run like Ctrl-C: workers ended, temporaries removed
         try:
             code = func(settings, **kwargs)
         except (click.exceptions.Exit, click.ClickException):
             raise  # Click prints these itself, in one line, with their own exit codes
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             click.echo("interrupted", err=True)
-            code = 130
+            code = 143 if isinstance(exc, Terminated) else 130
         except Exception as exc:  # reported, never a traceback unless --debug
             from exporter.core.output import OutputError
 
