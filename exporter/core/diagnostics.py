@@ -81,6 +81,7 @@ _RULE_LIST = [
     Rule("W105", Severity.WARNING, "HTML removed by the sanitizer"),
     Rule("W106", Severity.WARNING, "text does not fit its printed card"),
     Rule("W107", Severity.WARNING, "reference refused by the PDF URL fetcher"),
+    Rule("W112", Severity.WARNING, "question left out of a PDF: too long or heavy to print"),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 

@@ -29,8 +29,10 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 """A source file larger than this is refused unread (E017)."""
 MAX_DEPTH = 64
 """Deeper nesting than this is refused (E016); real banks need four levels."""
-MAX_EXPANDED_NODES = 2_000_000
-"""Alias expansion beyond this many nodes is refused (E016): a 'billion laughs' guard."""
+MAX_EXPANDED_NODES = 500_000
+"""A file of more values than this is refused: E016 when aliases expand to it (a 'billion
+laughs' guard), E024 when it is simply that large (a bank of about 50,000 questions; the
+bank limit is lower, see exporter.text.limits)."""
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -47,10 +49,11 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 class YamlRefused(Exception):
     """A structural limit was hit while composing; carries the location."""
 
-    def __init__(self, location: Location, message: str) -> None:
+    def __init__(self, location: Location, message: str, code: str = "E016") -> None:
         super().__init__(message)
         self.location = location
         self.message = message
+        self.code = code
 
 
 @dataclass(eq=False, slots=True)
@@ -174,7 +177,7 @@ def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None
     try:
         return _compose(text, display, diagnostics)
     except YamlRefused as exc:
-        diagnostics.add(exc.location, "E016", exc.message)
+        diagnostics.add(exc.location, exc.code, exc.message)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
@@ -341,6 +344,7 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
     stack: list[list[Any]] = []
     root: Node | None = None
     documents = 0
+    aliased = False
 
     def loc_of(mark: Any) -> Location:
         return Location(display, mark.line + 1, mark.column + 1)
@@ -378,7 +382,14 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
             parent.value[key] = Entry(key_loc, node)
         parent.size += node.size
         if parent.size > MAX_EXPANDED_NODES:
-            raise YamlRefused(parent.loc, "document expands to too many nodes (alias bomb?)")
+            if aliased:
+                raise YamlRefused(parent.loc, "document expands to too many nodes (alias bomb?)")
+            raise YamlRefused(
+                node.loc,
+                f"file has more than {MAX_EXPANDED_NODES:,} values (the size limit); split "
+                "the bank",
+                "E024",
+            )
 
     def check_tag(tag: str | None, expected: set[str], loc: Location) -> None:
         if tag and tag not in ("!", *expected):
@@ -432,6 +443,7 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
             node = stack.pop()[0]
             attach(node)
         elif isinstance(event, yaml.AliasEvent):
+            aliased = True
             loc = loc_of(event.start_mark)
             target = anchors.get(event.anchor or "")
             if target is None:

@@ -30,6 +30,7 @@ from exporter.source.loader import Node, RawSource
 from exporter.source.tagging import rule_words, tag_questions
 from exporter.text import markup
 from exporter.text.latex import REFUSED, latex_error
+from exporter.text.limits import MAX_FIELD_CHARS, MAX_QUESTIONS, MAX_TABLE_CELLS
 from exporter.text.media import image_problem
 
 NEAR_DUPLICATE_THRESHOLD = 0.8
@@ -294,6 +295,7 @@ def build_questions(raw: RawSource, d: Diagnostics) -> list[Question]:
     """Every well-formed question of every question file, in file then source order."""
     check = _Checker(d)
     questions: list[Question] = []
+    count = 0
     for source_file in raw.questions:
         root = source_file.root
         if root is None:
@@ -304,6 +306,15 @@ def build_questions(raw: RawSource, d: Diagnostics) -> list[Question]:
         if items is None:
             continue
         for item in items:
+            count += 1
+            if count > MAX_QUESTIONS:
+                d.add(
+                    item.loc,
+                    "E024",
+                    f"the bank has more than {MAX_QUESTIONS:,} questions (the limit); split "
+                    "it into several banks",
+                )
+                return []
             question = _build_question(item, check, d)
             if question is not None:
                 questions.append(question)
@@ -321,6 +332,15 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
     texts: dict[str, str | None] = {}
     for name in MARKDOWN_FIELDS:
         texts[name] = check.text(fields.get(name), name)
+    too_long = False
+    for name, value in texts.items():
+        if value is not None and len(value) > MAX_FIELD_CHARS:
+            d.add(
+                fields[name].loc,
+                "E024",
+                f"'{name}' has {len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}",
+            )
+            too_long = True  # never parsed: Markdown of that size takes minutes
     for name in ("question", "answer"):
         value = texts[name]
         if value is not None and not value.strip():
@@ -343,6 +363,8 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
         d.add(fields["guid"].loc, "E018", "'guid' must be a non-empty string without spaces")
         guid = None
     if qid is None or level is None or texts["question"] is None or texts["answer"] is None:
+        return None
+    if too_long:
         return None
     # Only block scalars (| and >) keep the text's lines where the file has them; in a
     # quoted or plain scalar a line of the text (an escaped \n) is no line of the file.
@@ -472,6 +494,12 @@ def _check_markdown(
         elif finding.kind == "html":
             d.add(
                 loc, "W104", f"raw HTML {excerpt(finding.value)!r} is shown as text; use Markdown"
+            )
+        elif finding.kind == "table":
+            d.add(
+                loc,
+                "E024",
+                f"table of {finding.value} cells; the limit is {MAX_TABLE_CELLS:,} cells",
             )
         elif finding.kind == "nesting":
             d.add(

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from exporter.text.limits import MAX_TABLE_CELLS
+
 if TYPE_CHECKING:  # markdown-it is imported on first use: up-to-date builds never need it
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
@@ -44,6 +46,7 @@ class Finding:
 
     kind: str  # "math" | "code" | "image" | "html" | "link" (refused for its URL scheme)
     # | "nesting" (the parser's nesting limit cut the text; value: the limit)
+    # | "table" (more cells than MAX_TABLE_CELLS; value: the count)
     value: str
     line: int
 
@@ -156,6 +159,14 @@ def parse(text: str, inline: bool = False) -> Parsed:
         tokens = md.parse(text, env)
     parsed = Parsed(tokens, inline)
     _collect(tokens, parsed.findings, 0)
+    cells = 0
+    for token in tokens:
+        if token.type == "table_open":
+            cells, line = 0, token.map[0] if token.map else 0
+        elif token.type in ("th_open", "td_open"):
+            cells += 1
+        elif token.type == "table_close" and cells > MAX_TABLE_CELLS:
+            parsed.findings.append(Finding("table", f"{cells:,}", line))
     limit = md.options.maxNesting
     for token in tokens:
         # a quote or list item opened at the parser's last level keeps nothing inside:

@@ -82,8 +82,25 @@ class PdfJob:
     # -- questions -----------------------------------------------------------------------
 
     def active(self) -> list[RenderedQuestion]:
-        """The selected questions that are not retired, in source order."""
-        return [r for r in self.context.questions if not r.question.retired]
+        """The selected questions that are not retired, in source order; one too long or
+        too heavy to lay out in bounded time is left out of this PDF (W112)."""
+        from exporter.text.limits import printable_problem
+
+        chosen = []
+        for rendered in self.context.questions:
+            question = rendered.question
+            if question.retired:
+                continue
+            why = printable_problem(question)
+            if why:
+                self.context.diagnostics.add(
+                    question.where("answer"),
+                    "W112",
+                    f"question '{question.id}' left out of the {self.target} PDF: {why}",
+                )
+                continue
+            chosen.append(rendered)
+        return chosen
 
     def html(self, rendered: RenderedQuestion, name: str) -> Markup:
         """One field's HTML ready for the PDF: images made absolute, formulas drawn."""
