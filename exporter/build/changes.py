@@ -22,7 +22,7 @@ from exporter.build.lock import (
 )
 from exporter.core.cache import Cache
 from exporter.core.diagnostics import Diagnostics, Location, display_path
-from exporter.core.files import read_bytes
+from exporter.core.files import FileRefused, read_bytes
 from exporter.core.model import Bank
 from exporter.render.anki.notes import (
     NoteContent,
@@ -121,8 +121,10 @@ def plan_content(
         diagnostics.add(Location(shown, exc.line), "E020", exc.message)
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        diagnostics.add(Location(shown), "E020", f"cannot read lock file: {reason}")
+        if isinstance(exc, FileRefused):
+            diagnostics.add(Location(shown), "E020", f"lock file {exc.strerror}")
+        else:
+            diagnostics.add(Location(shown), "E020", f"cannot read lock file: {exc}")
         return None
     parts = {i: n.parts() for i, n in notes.items()}
     update = update_lock(

@@ -31,16 +31,16 @@ class FileRefused(OSError):
 
 
 def kind_of(mode: int) -> str:
-    """What a non-regular file is, in words (for messages)."""
+    """What a non-regular file is, in words, as the end of "file …" (for messages)."""
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
+        return "is a FIFO (named pipe)"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return "is a device"
     if stat.S_ISSOCK(mode):
-        return "a socket"
+        return "is a socket"
     if stat.S_ISDIR(mode):
-        return "a folder"
-    return "not a regular file"
+        return "is a folder"
+    return "is special"
 
 
 def check_regular(path: Path) -> os.stat_result:
@@ -73,11 +73,14 @@ def read_bytes(path: Path, limit: int) -> bytes:
     Raises :class:`FileRefused` for anything else (checked by reading at most
     ``limit + 1`` bytes), and :class:`OSError` when the file cannot be read.
     """
+    size = check_regular(path).st_size
+    if size > limit:
+        raise FileRefused(f"is {size:,} bytes; the limit is {limit:,}")
     fd = _open_regular(path)
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise FileRefused(f"larger than the limit of {limit:,} bytes")
+    if len(data) > limit:  # it grew, or its size said nothing (a special file system)
+        raise FileRefused(f"is larger than the limit of {limit:,} bytes")
     return data
 
 

@@ -215,7 +215,7 @@ def check_inflated_size(path: Path, limit: int = MAX_PACKAGE_BYTES) -> None:
     if total > limit:
         raise unreadable(
             path,
-            FileRefused(f"the package would inflate to {total:,} bytes; the limit is {limit:,}"),
+            FileRefused(f"would inflate to {total:,} bytes; the limit is {limit:,}"),
         )
 
 
@@ -247,7 +247,7 @@ def _zstd_decompress(data: bytes, path: Path) -> bytes:
         zstd: Any = importlib.import_module("compression.zstd")  # Python 3.14+
         inflated = bytes(zstd.decompress(data))
         if len(inflated) > MAX_PACKAGE_BYTES:
-            raise unreadable(path, FileRefused("the collection inflates beyond the limit"))
+            raise unreadable(path, FileRefused("inflates beyond the limit"))
         return inflated
     except ImportError:
         pass

@@ -42,8 +42,9 @@ def unreadable(path: Path, exc: OSError) -> ImportFailed:
     """The located E017 for an input file that cannot be read or is refused (a FIFO, a
     device, too large): exit code 2."""
     from exporter.core.diagnostics import display_path
+    from exporter.core.files import FileRefused
 
-    reason = exc.strerror or str(exc)
+    reason = f"file {exc.strerror}" if isinstance(exc, FileRefused) else exc.strerror or str(exc)
     return ImportFailed(f"{display_path(path)}:1:1: E017 cannot import: {reason}", located=True)
 
 

@@ -114,7 +114,7 @@ def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
         # in bytes actually read (a link to /dev/zero has a size of 0)
         data = read_bytes(path, MAX_FILE_BYTES)
     except FileRefused as exc:
-        diagnostics.add(Location(display), "E017", f"file refused: {exc.strerror}")
+        diagnostics.add(Location(display), "E017", f"file {exc.strerror}")
         return None
     except OSError as exc:
         diagnostics.add(Location(display), "E017", f"cannot read file: {exc.strerror or exc}")

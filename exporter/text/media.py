@@ -62,13 +62,15 @@ def image_problem(src: str, source_root: Path) -> tuple[str, str]:
         return "E014", f"image '{src}' leads outside source/ through a link"
     if not resolved.exists():
         return "E013", f"image '{src}' not found in source/"
-    from exporter.core.files import check_regular, read_head
+    from exporter.core.files import FileRefused, check_regular, read_head
 
     try:
         size = check_regular(resolved).st_size
         if size > MAX_MEDIA_BYTES:
             return "E013", f"image '{src}' is {size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}"
         head = read_head(resolved, 16)
+    except FileRefused as exc:
+        return "E013", f"image '{src}' {exc.strerror}"
     except OSError as exc:
         return "E013", f"image '{src}' cannot be read: {exc.strerror or exc}"
     if sniff_image(head) is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from jinja2 import BaseLoader, TemplateNotFound
 
-from exporter.core.files import read_bytes
+from exporter.core.files import FileRefused, read_bytes
 
 MAX_TEMPLATE_BYTES = 2 * 1024 * 1024
 """A larger template file is refused."""
@@ -58,6 +58,8 @@ class ConfinedLoader(BaseLoader):
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise TemplateRefused(template, "not UTF-8 text") from None
+            except FileRefused as exc:
+                raise TemplateRefused(template, f"the file {exc.strerror}") from None
             except OSError as exc:
                 raise TemplateRefused(template, exc.strerror or str(exc)) from None
             mtime = resolved.stat().st_mtime
