@@ -90,6 +90,15 @@ _LINE_BREAK = re.compile(r"[ \t]*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+[ \t]*")
 """Everything ``str.splitlines`` breaks on, with the blanks around it."""
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters left after line breaks become spaces: shown escaped, so quoted
+input cannot drive the terminal (an escape sequence) or hide in a message."""
+
+
+def _shown(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\t", " "))
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem: where it is, its code and a human sentence."""
@@ -109,8 +118,8 @@ class Diagnostic:
         Line breaks inside quoted source text (a multi-line formula, a key with a newline)
         become single spaces, so every problem stays exactly one line.
         """
-        message = _LINE_BREAK.sub(" ", self.message)
-        where = _LINE_BREAK.sub(" ", str(self.location))
+        message = _shown(_LINE_BREAK.sub(" ", self.message))
+        where = _shown(_LINE_BREAK.sub(" ", str(self.location)))
         return f"{where}: {self.code} {excerpt(message, MAX_MESSAGE_CHARS)}"
 
 

@@ -141,7 +141,12 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """C0 control characters (but tab, line feed and carriage return) and DEL: never in a
 text. U+001F is Anki's field separator: one in a field splits the note, and Anki then
 refuses the whole deck."""
-_CONTROL_NAMES = {"\x00": "NUL", "\x1b": "escape", "\x1f": "Anki's field separator"}
+_CONTROL_NAMES = {
+    "\x00": "NUL",
+    "\x1b": "escape",
+    "\x1f": "Anki's field separator",
+    "\x7f": "DEL",
+}
 
 
 def _control_name(char: str) -> str:

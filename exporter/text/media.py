@@ -105,6 +105,8 @@ def image_pixels(path: Path) -> tuple[int, int] | str:
                     width, height = image.size
             finally:
                 Image.MAX_IMAGE_PIXELS = previous
+    except Image.UnidentifiedImageError:
+        return "Pillow cannot identify the image"
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return str(exc) or type(exc).__name__
+        return str(exc).replace(str(path), "the file") or type(exc).__name__
     return int(width), int(height)

@@ -322,8 +322,9 @@ def active_content(text: str, display: str, css: bool = False) -> list[tuple[Loc
         what = f"<{found.lower()}>" if group == "tag" else f"'{found.strip()}'"
         start = match.start() if group == "tag" else match.start(group)
         problems.append((where(start), f"{what} is not allowed in a card template"))
-    if not problems and not css and pattern.search(html.unescape(text)):
-        problems.append((Location(display), "an encoded script or handler is not allowed"))
+    decoded = html.unescape(text)
+    if not css and len(pattern.findall(decoded)) > len(problems):
+        problems.append((Location(display), "an encoded script, handler or URL is not allowed"))
     return problems
 
 

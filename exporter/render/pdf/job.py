@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from exporter import __version__
 from exporter.core.cache import content_key
-from exporter.core.diagnostics import Location, excerpt
+from exporter.core.diagnostics import Location, display_path, excerpt
 from exporter.core.files import read_bytes
 from exporter.render.pdf.fetcher import make_url_fetcher
 from exporter.render.pdf.math import MathRenderer
@@ -232,8 +232,9 @@ class PdfJob:
         found: Location | None = None
         for frame, line in traceback.walk_tb(exc.__traceback__):
             path = Path(frame.f_code.co_filename)
-            if path.is_absolute() and any(path.is_relative_to(root) for root in roots):
-                found = Location(str(path), line or 1)
+            real = path.absolute()  # a user's --templates folder may be relative
+            if any(real.is_relative_to(root) for root in roots):
+                found = Location(display_path(real), line or 1)
         if found is not None:
             return found
         for folder in self.context.template_dirs("pdf"):
