@@ -160,9 +160,13 @@ def fill(folder: Path, leave: int) -> Path:
 @pytest.mark.slow
 def test_a_full_disk_leaves_every_output_and_the_lock_as_they_were(tmp_path: Path) -> None:
     root = baseline_copy(tmp_path)
-    with small_tmpfs(tmp_path / "mnt", "24m") as out:
-        first = run_exporter(root, "build", "-t", "all", "--out", str(out))
+    # the out folder sorts after source/deck.lock: the old code replaced the lock first
+    with small_tmpfs(root / "zz-out", "24m") as out:
+        first = run_exporter(root, "build", "-t", "all", "--out", "zz-out")
         assert first.code == 0, first.stderr
+        # the cache lives elsewhere, so only the outputs compete for the space left
+        shutil.move(out / ".cache", tmp_path / "cache")
+        (out / ".cache").symlink_to(tmp_path / "cache")
         outputs = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
         assert {"t.apkg", "t-cheatsheet.pdf", "t-flashcards.pdf", "t-quiz.pdf"} <= set(outputs)
         answers = root / "source" / "questions" / "basic.yaml"
@@ -171,11 +175,11 @@ def test_a_full_disk_leaves_every_output_and_the_lock_as_they_were(tmp_path: Pat
             "utf-8",
         )
         lock = (root / "source" / "deck.lock").read_bytes()
-        before_out, before_source = tree_state(out), tree_state(root)
-        # room for some of the new outputs, not all: the old code replaced the lock
-        # and the first outputs, then failed on the next one
-        filler = fill(out, sum(outputs.values()) // 2)
-        run = run_exporter(root, "build", "-t", "all", "--out", str(out))
+        before_out, before_source = tree_state(out), tree_state(root / "source")
+        # less room than the largest output needs: the old code replaced the lock (on
+        # another file system, sorted first), then failed on the outputs
+        filler = fill(out, max(outputs.values()) // 2)
+        run = run_exporter(root, "build", "-t", "all", "--out", "zz-out")
         assert run.code == 2, run.stderr
         assert "cannot write: No space left on device" in run.stderr
         assert "Traceback" not in run.stderr and "internal error" not in run.stderr
@@ -184,10 +188,10 @@ def test_a_full_disk_leaves_every_output_and_the_lock_as_they_were(tmp_path: Pat
         after = {k: v for k, v in tree_state(out).items() if k != "filler"}
         assert after == {k: v for k, v in before_out.items() if k != "filler"}
         assert filler_hash is None
-        assert tree_state(root) == before_source
+        assert tree_state(root / "source") == before_source
         assert temporaries(out) == [] and temporaries(root) == []
         filler.unlink()  # with room again, the same build succeeds
-        second = run_exporter(root, "build", "-t", "all", "--out", str(out))
+        second = run_exporter(root, "build", "-t", "all", "--out", "zz-out")
         assert second.code == 0, second.stderr
         assert (root / "source" / "deck.lock").read_bytes() != lock
 
