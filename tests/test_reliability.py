@@ -358,3 +358,30 @@ def test_a_file_name_with_the_field_separator_is_escaped_in_the_source_field(
     for flds in fields:
         assert len(flds.split("\x1f")) == 5, flds
     assert any("ba\\x1fsic\\x07.yaml" in flds for flds in fields)
+
+
+# --- the README documents every rule and limit with its value --------------------------------
+
+
+def test_readme_lists_every_rule_and_the_limits_with_their_values() -> None:
+    from exporter.core.diagnostics import RULES
+    from exporter.core.identity import MAX_ID_CHARS
+    from exporter.text import latex, limits, media
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    for code, rule in RULES.items():
+        assert f"| {code} | {rule.severity.value} |" in readme, code
+    expected = [
+        f"| questions in a bank | {limits.MAX_QUESTIONS:,} |",
+        f"| {limits.MAX_FIELD_CHARS:,} characters |",
+        f"| {limits.MAX_TABLE_CELLS:,} cells |",
+        f"{latex.MAX_FORMULA_CHARS:,} characters, {latex.MAX_FORMULA_DEPTH} levels",
+        f"{latex.MAX_ARRAY_CELLS} array cells",
+        f"| {MAX_ID_CHARS} characters |",
+        f"{media.MAX_IMAGE_PIXELS:,} pixels",
+        f"{media.MAX_IMAGE_SIDE:,} pixels a side",
+        f"{limits.MAX_PRINTED_CHARS:,} characters of question",
+        f"formula drawing cost {limits.MAX_PRINTED_MATH_COST:,}",
+    ]
+    for text in expected:
+        assert text in readme, text

@@ -16,7 +16,7 @@ MAX_FIELD_CHARS = 100_000
 """A question, answer, details or key longer than this is refused (E024)."""
 MAX_TABLE_CELLS = 5_000
 """A Markdown table with more cells than this is refused (E024)."""
-MAX_QUESTIONS = 20_000
+MAX_QUESTIONS = 15_000
 """A bank with more questions than this is refused (E024): validating and building it
 would take minutes."""
 MAX_PRINTED_CHARS = 10_000
