@@ -127,7 +127,9 @@ def test_unreadable_question_file_exits_2(make_source: MakeSource, run_cli: RunC
     (source / "questions" / "more.yaml").mkdir()
     result = run_cli(["validate"])
     assert result.exit_code == 2
-    assert "source/questions/more.yaml:1:1: E017 cannot read file: Is a directory" in result.stderr
+    assert (
+        "source/questions/more.yaml:1:1: E017 file is a folder, not a regular file" in result.stderr
+    )
     assert_no_traceback(result.stderr)
 
 

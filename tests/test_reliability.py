@@ -372,7 +372,7 @@ def test_readme_lists_every_rule_and_the_limits_with_their_values() -> None:
     for code, rule in RULES.items():
         assert f"| {code} | {rule.severity.value} |" in readme, code
     expected = [
-        f"| questions in a bank | {limits.MAX_QUESTIONS:,} |",
+        f"| questions in a bank | {limits.MAX_QUESTIONS:,} (counted before parsing) |",
         f"| {limits.MAX_FIELD_CHARS:,} characters |",
         f"| {limits.MAX_TABLE_CELLS:,} cells |",
         f"{latex.MAX_FORMULA_CHARS:,} characters, {latex.MAX_FORMULA_DEPTH} levels",

@@ -19,6 +19,7 @@ import yaml
 from exporter.core.cache import Cache, content_key
 from exporter.core.diagnostics import Diagnostic, Diagnostics, Location, display_path
 from exporter.core.files import FileRefused, read_bytes
+from exporter.text.limits import MAX_QUESTIONS
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -29,10 +30,10 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 """A source file larger than this is refused unread (E017)."""
 MAX_DEPTH = 64
 """Deeper nesting than this is refused (E016); real banks need four levels."""
-MAX_EXPANDED_NODES = 500_000
+MAX_EXPANDED_NODES = 300_000
 """A file of more values than this is refused: E016 when aliases expand to it (a 'billion
-laughs' guard), E024 when it is simply that large (a bank of about 50,000 questions; the
-bank limit is lower, see exporter.text.limits)."""
+laughs' guard), E024 when it is simply that large (about 30,000 questions; the bank
+limit is lower, see exporter.text.limits)."""
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -95,6 +96,8 @@ class SourceFile:
     path: Path
     display: str
     root: Node | None
+    items: int = 0
+    """Top-level block list items (``- `` at the start of a line), counted before parsing."""
 
 
 @dataclass
@@ -206,23 +209,42 @@ def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None
     return None
 
 
-def load_file(path: Path, diagnostics: Diagnostics, cache: Cache | None = None) -> SourceFile:
+def load_file(
+    path: Path,
+    diagnostics: Diagnostics,
+    cache: Cache | None = None,
+    max_items: int | None = None,
+) -> SourceFile:
     """Read and parse one YAML file.
 
     With a ``cache``, the located tree of a file whose text was seen before is rebuilt from
-    the cache instead of being parsed again (with the diagnostics the parse gave).
+    the cache instead of being parsed again (with the diagnostics the parse gave). With
+    ``max_items``, a file whose top-level list has more items is refused (E024) before it
+    is parsed: composing 100,000 questions alone would take most of a minute.
     """
     display = display_path(path)
     text = read_text(path, display, diagnostics)
     if text is None:
         return SourceFile(path, display, None)
+    items = 0
+    if max_items is not None:
+        for items, match in enumerate(_LIST_ITEM.finditer(text), start=1):
+            if items > max_items:
+                where = _offset_location(text, match.start(), display)
+                diagnostics.add(
+                    where,
+                    "E024",
+                    f"the bank has more than {MAX_QUESTIONS:,} questions (the limit); split "
+                    "it into several banks",
+                )
+                return SourceFile(path, display, None, items)
     key = content_key(_TREE_FORMAT, display, text) if cache is not None else ""
     if cache is not None:
         hit = cache.get("yaml-tree", key)
         if hit is not None:
             for code, line, col, message in hit["diagnostics"]:
                 diagnostics.extend([Diagnostic(Location(display, line, col), code, message)])
-            return SourceFile(path, display, _decode(hit["root"], display))
+            return SourceFile(path, display, _decode(hit["root"], display), items)
     found = Diagnostics()  # unfiltered, so the cache serves any --ignore
     root = parse_yaml(text, display, found)
     diagnostics.extend(found.items)
@@ -230,12 +252,14 @@ def load_file(path: Path, diagnostics: Diagnostics, cache: Cache | None = None) 
         try:
             encoded = _encode(root)
         except _NotCacheable:
-            return SourceFile(path, display, root)
-        items = [[d.code, d.location.line, d.location.col, d.message] for d in found.items]
-        cache.put("yaml-tree", key, {"root": encoded, "diagnostics": items})
-    return SourceFile(path, display, root)
+            return SourceFile(path, display, root, items)
+        found_items = [[d.code, d.location.line, d.location.col, d.message] for d in found.items]
+        cache.put("yaml-tree", key, {"root": encoded, "diagnostics": found_items})
+    return SourceFile(path, display, root, items)
 
 
+_LIST_ITEM = re.compile(r"^-(?:[ \t]|$)", re.MULTILINE)
+"""A top-level block list item (a question of a question file)."""
 _TREE_FORMAT = "tree-1"
 _CACHEABLE_NODES = 500_000
 """Larger (alias-expanded) trees are parsed every time rather than cached."""
@@ -308,8 +332,13 @@ def load_source(root: Path, diagnostics: Diagnostics, cache: Cache | None = None
         diagnostics.add(
             Location(display_path(questions_dir)), "E017", "no question files (*.yaml) found"
         )
+    seen = 0
     for path in sorted(files):
-        raw.questions.append(load_file(path, diagnostics, cache))
+        if seen > MAX_QUESTIONS:
+            break  # already refused: the rest is not parsed
+        loaded = load_file(path, diagnostics, cache, max_items=MAX_QUESTIONS - seen)
+        seen += loaded.items
+        raw.questions.append(loaded)
     return raw
 
 
