@@ -92,7 +92,7 @@ def image_pixels(path: Path) -> tuple[int, int] | str:
     why it cannot be read. A decompression bomb is measured, never decoded."""
     import warnings
 
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
@@ -105,7 +105,7 @@ def image_pixels(path: Path) -> tuple[int, int] | str:
                     width, height = image.size
             finally:
                 Image.MAX_IMAGE_PIXELS = previous
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         return "Pillow cannot identify the image"
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         return str(exc).replace(str(path), "the file") or type(exc).__name__
