@@ -127,7 +127,9 @@ def test_unreadable_question_file_exits_2(make_source: MakeSource, run_cli: RunC
     (source / "questions" / "more.yaml").mkdir()
     result = run_cli(["validate"])
     assert result.exit_code == 2
-    assert "source/questions/more.yaml:1:1: E017 cannot read file: Is a directory" in result.stderr
+    assert (
+        "source/questions/more.yaml:1:1: E017 file is a folder, not a regular file" in result.stderr
+    )
     assert_no_traceback(result.stderr)
 
 
@@ -188,13 +190,19 @@ def test_ignore_silences_a_code(
     assert result.stderr.splitlines()[-1] == "All checks passed."
 
 
-def test_ignore_is_repeatable_and_errors_can_be_ignored(
+def test_ignore_is_repeatable_and_errors_cannot_be_ignored(
     make_source: MakeSource, run_cli: RunCli
 ) -> None:
     make_source(LONG_ANSWER.replace("level: basic", "level: basics"), deck_yaml=SHORT_LIMIT_DECK)
     assert run_cli(["validate"]).exit_code == 1
-    result = run_cli(["validate", "--strict", "--ignore", "E008", "--ignore", "W103"])
-    assert result.exit_code == 0
+    for command in ("validate", "build", "diff", "stats"):
+        result = run_cli([command, "--strict", "--ignore", "E008", "--ignore", "W103"])
+        assert result.exit_code == 2, command
+        assert "E008 is an error and cannot be ignored" in result.stderr
+        assert "Traceback" not in result.stderr
+    result = run_cli(["validate", "--ignore", "W103", "--ignore", "w101"])
+    assert result.exit_code == 1  # the unknown level is still reported
+    assert " E008 " in result.stderr and " W103 " not in result.stderr
 
 
 # --- version, help, entry points -----------------------------------------------------

@@ -22,6 +22,7 @@ import resource
 import shlex
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -103,15 +104,19 @@ def snapshot(root: Path) -> dict[str, object]:
             rel = path.relative_to(root).as_posix()
             if rel == f"build/{SKIPPED}":
                 continue
+            info = path.lstat()
             if path.is_symlink():
                 state[rel] = ("link", os.readlink(path))
             elif path.is_dir():
                 state[rel] = ("dir",)
+            elif not stat.S_ISREG(info.st_mode):  # a FIFO planted on purpose: never opened
+                state[rel] = ("special", info.st_mode)
+            elif info.st_size > 64 * 1024**2:  # a huge sparse file: its size and time
+                state[rel] = ("large", info.st_size, info.st_mtime_ns)
             else:
                 try:
                     state[rel] = ("file", hashlib.sha256(path.read_bytes()).hexdigest())
                 except OSError:  # unreadable on purpose: its size and mode then
-                    info = path.lstat()
                     state[rel] = ("unreadable", info.st_size, info.st_mode)
     return state
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from conftest import PNG_BYTES
 
 from exporter.cli.commands import main
 from exporter.cli.importing import detect_format
@@ -347,7 +348,7 @@ def import_into(col: object, apkg: Path) -> object:
     return col.import_anki_package(request).log  # type: ignore[attr-defined]
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+PNG = PNG_BYTES  # a real image: its header is read (pixel size) when validating
 
 
 def genanki_package(path: Path) -> Path:

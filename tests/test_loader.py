@@ -402,7 +402,7 @@ def test_directory_named_like_a_yaml_file_is_unreadable(make_source: MakeSource)
     (source / "questions" / "folder.yaml").mkdir()
     bank, diagnostics = load_bank(source)
     lines = [d.format() for d in diagnostics]
-    assert lines == ["source/questions/folder.yaml:1:1: E017 cannot read file: Is a directory"]
+    assert lines == ["source/questions/folder.yaml:1:1: E017 file is a folder, not a regular file"]
     assert bank is not None and len(bank.questions) == 2
 
 

@@ -501,8 +501,8 @@ def test_e013_image_that_is_not_an_image_or_too_large(
     ("src", "expected"),
     [
         ("", "E013 image without a path"),
-        ("images", "E013 image 'images' not found in source/"),
-        (".", "E013 image '.' not found in source/"),
+        ("images", "E013 image 'images' is a folder, not a regular file"),
+        (".", "E013 image '.' is a folder, not a regular file"),
         ("../secret.png", "E014 image '../secret.png' leaves source/"),
         ("images/../../secret.png", "E014 image 'images/../../secret.png' leaves source/"),
         (

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from exporter.build.lock import (
     LOCK_NAME,
+    MAX_LOCK_BYTES,
     Lock,
     LockError,
     LockUpdate,
@@ -22,6 +23,7 @@ from exporter.build.lock import (
 )
 from exporter.core.cache import Cache
 from exporter.core.diagnostics import Diagnostics, Location, display_path
+from exporter.core.files import FileRefused, read_bytes
 from exporter.core.model import Bank
 from exporter.render.anki.notes import (
     NoteContent,
@@ -121,7 +123,10 @@ def plan_content(
         diagnostics.add(Location(shown, exc.line), "E020", exc.message)
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        diagnostics.add(Location(shown), "E020", f"cannot read lock file: {exc}")
+        if isinstance(exc, FileRefused):
+            diagnostics.add(Location(shown), "E020", f"lock file {exc.strerror}")
+        else:
+            diagnostics.add(Location(shown), "E020", f"cannot read lock file: {exc}")
         return None
     parts = {i: n.parts() for i, n in notes.items()}
     positions = card_positions(bank.deck, bank.questions, lock_positions(old))
@@ -161,7 +166,8 @@ def plan_content(
 def _lock_lines(path: Path) -> dict[str, int]:
     lines: dict[str, int] = {}
     try:
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        text = read_bytes(path, MAX_LOCK_BYTES).decode("utf-8", "replace")
+        for number, line in enumerate(text.splitlines(), start=1):
             parts = line.split()
             if len(parts) >= 2 and parts[0] == "note":
                 lines[parts[1]] = number

@@ -13,8 +13,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from exporter.core.files import FileRefused, stream_hash
+
 MANIFEST_NAME = ".manifest.json"
-_CODE_ROOT = Path(__file__).resolve().parent
+_CODE_ROOT = Path(__file__).resolve().parents[1]
+MAX_HASHED_BYTES = 64 * 1024 * 1024
+"""Files larger than this are fingerprinted by size and modification time, not read."""
 
 TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     "anki": ("deck_layout",),
@@ -42,7 +46,11 @@ def _hash_tree(digest: Any, root: Path, skip: Iterable[str] = ()) -> None:
             if path.is_dir():
                 digest.update(b"<dir>")
                 continue
-            digest.update(path.read_bytes())
+            # streamed, regular files only: a FIFO or a device is never opened (it
+            # would block or never end) and a huge file never read into memory
+            stream_hash(path, digest.update, MAX_HASHED_BYTES)
+        except FileRefused as exc:
+            digest.update(f"<refused {exc.strerror}>".encode())
         except OSError as exc:
             digest.update(f"<unreadable {exc.errno}>".encode())
         digest.update(b"\0")
@@ -76,10 +84,12 @@ def target_key(
 
 def file_hash(path: Path) -> str | None:
     """The SHA-256 of a file, or None when it cannot be read."""
+    digest = hashlib.sha256()
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        stream_hash(path, digest.update, MAX_HASHED_BYTES)
     except OSError:
         return None
+    return digest.hexdigest()
 
 
 class Manifest:

@@ -166,18 +166,27 @@ def render_targets(context: RenderContext, names: list[str]) -> dict[str, list[P
     Returns each target's output paths."""
     heavy = [n for n in names if n in PARALLEL_TARGETS]
     parallel = len(heavy) > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
-    children = _start_children(context, heavy) if parallel else []
-    produced: dict[str, list[Path]] = {}
-    for name in names:
-        if parallel and name in heavy:
-            continue
-        before = set(context.outputs.files)
-        context.progress.start(name, 0, f"{name}: rendering")
-        target_renderer(name)(context)
-        context.progress.finish(name)
-        produced[name] = sorted(set(context.outputs.files) - before)
-    if parallel:
-        produced.update(_collect_children(context, children))
+    children: list[_Child] = []
+    try:
+        children = _start_children(context, heavy) if parallel else []
+        produced: dict[str, list[Path]] = {}
+        for name in names:
+            if parallel and name in heavy:
+                continue
+            before = set(context.outputs.files)
+            context.progress.start(name, 0, f"{name}: rendering")
+            target_renderer(name)(context)
+            context.progress.finish(name)
+            produced[name] = sorted(set(context.outputs.files) - before)
+        if parallel:
+            produced.update(_collect_children(context, children))
+    except BaseException:  # an interrupt, SIGTERM or a failure: no worker outlives it
+        for _, process, _ in children:
+            if process.is_alive():
+                process.kill()
+        for _, process, _ in children:
+            process.join()
+        raise
     return produced
 
 
@@ -195,10 +204,15 @@ def _start_children(context: RenderContext, names: list[str]) -> list[_Child]:
         from exporter.render.pdf.weasy import preload
 
         preload()
-    children = []
+    children: list[_Child] = []
     for name in names:
         receive, send = fork.Pipe(duplex=False)
-        process = fork.Process(target=_child_render, args=(context, name, send), daemon=True)
+        inherited = [receive, *(child[2] for child in children)]  # closed in the child
+        process = fork.Process(
+            target=_child_render,
+            args=(context, name, send, inherited, os.getpid()),
+            daemon=True,
+        )
         process.start()
         send.close()
         children.append((name, process, receive))
@@ -231,10 +245,18 @@ def _collect_children(context: RenderContext, children: list[_Child]) -> dict[st
     return produced
 
 
-def _child_render(context: RenderContext, name: str, send: Any) -> None:
+def _child_render(
+    context: RenderContext, name: str, send: Any, inherited: list[Any], parent: int
+) -> None:
     """Render one target in a forked process, send the results, and leave at once:
-    tearing down WeasyPrint's layout objects at exit would only cost time."""
+    tearing down WeasyPrint's layout objects at exit would only cost time. It closes the
+    pipe ends it inherited and dies with its parent (see ``child_setup``)."""
+    from exporter.core.workers import child_setup
+
     try:
+        for connection in inherited:
+            connection.close()
+        child_setup(parent)
         files_before = set(context.outputs.files)
         seen = len(context.diagnostics.items)
         messages_before = len(context.state.get("messages", []))
@@ -325,7 +347,9 @@ def build(request: BuildRequest) -> BuildResult:
     project.cache.save()
     if project.diagnostics.failed(request.strict):
         return result
-    written = write_all(context.outputs.files)
+    # one commit: every output complete on disk before any replaces its old file, the
+    # lock last (a lock ahead of its outputs would mark stale notes as delivered)
+    written = write_all(context.outputs.files, last=[state.get("lock_path", request.source)])
     result.written = written
     result.unchanged = sorted(set(context.outputs.files) - set(written))
     # key the outputs on the inputs as they were read and the lock as this build left it

@@ -17,6 +17,8 @@ from exporter.cli.options import (
     DIAGNOSTIC_FORMATS,
     EXIT_OK,
     EXIT_PROBLEMS,
+    MAX_OFFSET_MM,
+    FiniteFloat,
     Settings,
     build_request,
     command_options,
@@ -216,10 +218,16 @@ def stats(settings: Settings, output_format: str) -> int:
     help="Flashcards: the duplex edge the printer flips on [long].",
 )
 @click.option(
-    "--offset-x", type=float, default=None, help="Flashcards: shift back pages right (mm)."
+    "--offset-x",
+    type=FiniteFloat(-MAX_OFFSET_MM, MAX_OFFSET_MM),
+    default=None,
+    help="Flashcards: shift back pages right (mm).",
 )
 @click.option(
-    "--offset-y", type=float, default=None, help="Flashcards: shift back pages down (mm)."
+    "--offset-y",
+    type=FiniteFloat(-MAX_OFFSET_MM, MAX_OFFSET_MM),
+    default=None,
+    help="Flashcards: shift back pages down (mm).",
 )
 @click.option(
     "--calibration",

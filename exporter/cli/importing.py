@@ -36,6 +36,7 @@ from exporter.importers.common import (
     excerpt,
     normalize_name,
     questions_yaml,
+    unreadable,
 )
 
 FORMATS = ("auto", "text", "csv", "tsv", "apkg")
@@ -46,11 +47,12 @@ SHOWN = 3
 
 def detect_format(path: Path) -> str:
     """The input format from the file's first bytes and its extension."""
+    from exporter.core.files import read_head
+
     try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
+        head = read_head(path, 4096)  # a regular file only: a FIFO is never opened
     except OSError as exc:
-        raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise unreadable(path, exc) from exc
     if head.startswith(b"PK\x03\x04") or path.suffix.lower() in (".apkg", ".colpkg"):
         return "apkg"
     if path.suffix.lower() == ".csv":
@@ -65,6 +67,12 @@ def detect_format(path: Path) -> str:
 
 def run_importer(path: Path, input_format: str, options: ImportOptions) -> ImportResult:
     """Read ``path`` with the importer for ``input_format`` (``auto`` detects it)."""
+    from exporter.core.files import check_regular
+
+    try:
+        check_regular(path)
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
     if input_format == "auto":
         input_format = detect_format(path)
     if input_format == "text":
@@ -359,7 +367,7 @@ def import_command(
         with status(f"importing {file.name}…", settings.quiet):
             result = run_importer(file, input_format, options)
     except ImportFailed as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(str(exc) if exc.located else f"error: {exc}", err=True)
         return exc.code
     seen = {normalize_name(n) for n in result.levels_by_name}
     seen |= {normalize_name(n.split("::")[-1]) for n in result.levels_by_name}

@@ -201,6 +201,22 @@ def _load_deck(source: Path, diagnostics: Diagnostics) -> tuple[Deck | None, lis
     return deck, tag_ids
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _bad_argument(*values: str | tuple[str, ...] | None) -> str:
+    """Why a command-line argument cannot go into a question file, or ``""``: bytes that
+    are not UTF-8 (Python keeps them as lone surrogates) or control characters."""
+    for value in values:
+        for item in (value,) if isinstance(value, str) else (value or ()):
+            if any("\udc80" <= char <= "\udcff" for char in item):
+                shown = item.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                return f"argument {shown[:60]!r} is not valid UTF-8"
+            if _CONTROL.search(item):
+                return f"argument {item[:60]!r} contains a control character"
+    return ""
+
+
 @command_options("source", "reporting")
 def _new(
     settings: Settings,
@@ -229,6 +245,9 @@ def _new(
     text = " ".join(question).strip()
     if not text:
         return _fail("the question is empty")
+    bad = _bad_argument(question, level, file_name, qid, tags, answer)
+    if bad:
+        return _fail(bad)
     diagnostics = Diagnostics()
     deck, tag_ids = _load_deck(source, diagnostics)
     if deck is None:

@@ -51,13 +51,47 @@ class Settings:
 
 
 def _check_codes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
-    from exporter.core.diagnostics import RULES
+    from exporter.core.diagnostics import RULES, Severity
 
     codes = tuple(code.strip().upper() for item in value for code in item.split(","))
     for code in codes:
         if code not in RULES:
             raise click.BadParameter(f"unknown rule code {code}", ctx=ctx, param=param)
+        if RULES[code].severity is Severity.ERROR:
+            # an ignored error would build from a source the tool knows is broken (a
+            # duplicate id silently dropped): only warnings can be silenced
+            raise click.BadParameter(
+                f"{code} is an error and cannot be ignored; only warnings (W…) can",
+                ctx=ctx,
+                param=param,
+            )
     return codes
+
+
+MAX_OFFSET_MM = 50.0
+"""The largest printer offset accepted (``--offset-x/--offset-y``), in millimetres."""
+
+
+class FiniteFloat(click.ParamType):  # type: ignore[type-arg, unused-ignore]
+    """A decimal number within ``[low, high]``: ``nan``, ``inf`` and out-of-range values
+    are refused (exit 2) instead of being taken as 0 or written as invalid PDF numbers."""
+
+    name = "number"
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The number, or a usage error."""
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            self.fail(f"{value} is not a number from {self.low:g} to {self.high:g}", param, ctx)
+        return number
 
 
 OPTION_GROUPS: dict[str, list[Callable[[F], F]]] = {
@@ -132,13 +166,16 @@ def command_options(*groups: str) -> Callable[[F], F]:
         @functools.wraps(func)
         def wrapper(**kwargs: Any) -> Any:
             settings = Settings(**{n: kwargs.pop(n) for n in _SETTING_NAMES if n in kwargs})
+            from exporter.core.workers import Terminated, handle_sigterm
+
+            handle_sigterm()  # SIGTERM stops a run like Ctrl-C: workers ended, temporaries gone
             try:
                 code = func(settings, **kwargs)
             except (click.exceptions.Exit, click.ClickException):
                 raise  # Click prints these itself, in one line, with their own exit codes
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 click.echo("interrupted", err=True)
-                code = 130
+                code = 143 if isinstance(exc, Terminated) else 130
             except Exception as exc:  # reported, never a traceback unless --debug
                 from exporter.core.install import InstallError
                 from exporter.core.output import OutputError

@@ -21,6 +21,7 @@ _PRODUCERS = (
     "text/markup.py",
     "text/latex.py",
     "text/media.py",
+    "text/limits.py",
     "render/pdf/math.py",
     "render/anki/notes.py",
     "source/loader.py",

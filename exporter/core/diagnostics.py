@@ -71,6 +71,9 @@ _RULE_LIST = [
     Rule("E020", Severity.ERROR, "lock file cannot be read"),
     Rule("E021", Severity.ERROR, "lock file would change (with --frozen)"),
     Rule("E022", Severity.ERROR, "published question removed without `retired: true`"),
+    Rule("E023", Severity.ERROR, "control character in text (U+001F splits an Anki note)"),
+    Rule("E024", Severity.ERROR, "text, table or bank beyond a size limit"),
+    Rule("E025", Severity.ERROR, "Markdown nested deeper than the parser keeps"),
     Rule("W101", Severity.WARNING, "near-duplicate question"),
     Rule("W102", Severity.WARNING, "question without a topic tag after auto-tagging"),
     Rule("W103", Severity.WARNING, "answer too long for a card"),
@@ -79,12 +82,22 @@ _RULE_LIST = [
     Rule("W106", Severity.WARNING, "text does not fit its printed card"),
     Rule("W107", Severity.WARNING, "reference refused by the PDF URL fetcher"),
     Rule("W111", Severity.WARNING, "placeholder answer or details (TODO, empty details)"),
+    Rule("W112", Severity.WARNING, "question left out of a PDF: too long or heavy to print"),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
 
 _LINE_BREAK = re.compile(r"[ \t]*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+[ \t]*")
 """Everything ``str.splitlines`` breaks on, with the blanks around it."""
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters left after line breaks become spaces: shown escaped, so quoted
+input cannot drive the terminal (an escape sequence) or hide in a message."""
+
+
+def _shown(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\t", " "))
 
 
 @dataclass(frozen=True, order=True)
@@ -106,7 +119,9 @@ class Diagnostic:
         Line breaks inside quoted source text (a multi-line formula, a key with a newline)
         become single spaces, so every problem stays exactly one line.
         """
-        return _LINE_BREAK.sub(" ", f"{self.location}: {self.code} {self.message}")
+        message = _shown(_LINE_BREAK.sub(" ", self.message))
+        where = _shown(_LINE_BREAK.sub(" ", str(self.location)))
+        return f"{where}: {self.code} {excerpt(message, MAX_MESSAGE_CHARS)}"
 
 
 @dataclass
@@ -163,6 +178,17 @@ class Diagnostics:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+EXCERPT_CHARS = 60
+"""Quoted source text in a message is cut to this many characters."""
+MAX_MESSAGE_CHARS = 400
+"""No diagnostic line is longer than this (a last guard against quoting a whole input)."""
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with ``…`` when something was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -8,6 +8,9 @@ import re
 
 ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 """A valid id (question, deck, level, tag): lowercase letters, digits and single hyphens."""
+MAX_ID_CHARS = 64
+"""The longest id (E007): the deck id names every output file (a file name has at most
+255 bytes), and ids are read by people in tags and messages."""
 
 NOTE_FIELDS = ("Question", "Answer", "Details", "Id", "Source")
 """The note type's field names. Frozen: renaming one is a schema change in Anki."""

@@ -9,8 +9,12 @@ It works from any process, including the forked workers of :mod:`exporter.build.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import pickle
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -48,36 +52,33 @@ def fork_map(func: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
     """``[func(chunk) for chunk in chunks]``, the chunks after the first in forked children.
 
     Results come back in order. An exception in a child is raised here as a RuntimeError
-    naming it; a child that dies without answering is reported the same way.
+    naming it; a child that dies without answering is reported the same way. If this
+    process is interrupted (Ctrl-C, SIGTERM) or fails, the children are killed at once;
+    if it dies, the kernel kills them (see :func:`child_setup`).
     """
     if len(chunks) <= 1 or not hasattr(os, "fork"):
         return [func(chunk) for chunk in chunks]
     children: list[tuple[int, int]] = []
-    for chunk in chunks[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child, which never returns
-            os.close(read)
-            try:
-                payload = pickle.dumps(("ok", func(chunk)), protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException as exc:  # reported by the parent
-                payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
-            try:
-                with os.fdopen(write, "wb") as pipe:
-                    pipe.write(payload)
-            finally:
-                os._exit(0)
-        os.close(write)
-        children.append((pid, read))
-    results: list[R] = []
-    failures: list[str] = []
     try:
-        results.append(func(chunks[0]))
-    finally:
-        for pid, read in children:
-            with os.fdopen(read, "rb") as pipe:
-                data = pipe.read()
-            _, status = os.waitpid(pid, 0)
+        for chunk in chunks[1:]:
+            read, write = os.pipe()
+            parent = os.getpid()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child, which never returns
+                _run_child(func, chunk, write, [read, *(r for _, r in children)], parent)
+            os.close(write)
+            children.append((pid, read))
+        results: list[R] = [func(chunks[0])]
+        failures: list[str] = []
+        while children:
+            pid, read = children.pop(0)
+            try:
+                with os.fdopen(read, "rb") as pipe:
+                    data = pipe.read()
+                _, status = os.waitpid(pid, 0)
+            except BaseException:
+                end_children([(pid, -1)])  # its pipe is closed already
+                raise
             if not data:
                 code = os.waitstatus_to_exitcode(status)
                 failures.append(f"a worker process died (exit code {code})")
@@ -87,6 +88,73 @@ def fork_map(func: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
                 failures.append(str(value))
             else:
                 results.append(value)
+    except BaseException:
+        end_children(children)
+        raise
     if failures:
         raise RuntimeError("; ".join(failures))
     return results
+
+
+def _run_child(func: Callable[[T], R], chunk: T, write: int, close: list[int], parent: int) -> None:
+    """The body of a forked worker: compute, send the result, leave (never returns)."""
+    code = 0
+    try:
+        child_setup(parent, close)
+        try:
+            payload = pickle.dumps(("ok", func(chunk)), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:  # reported by the parent
+            payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(payload)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def end_children(children: Sequence[tuple[int, int]]) -> None:
+    """Kill forked workers and reap them, closing their pipes (after an interrupt)."""
+    for pid, read in children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        if read >= 0:
+            with contextlib.suppress(OSError):
+                os.close(read)
+    for pid, _ in children:
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def child_setup(parent: int, inherited: Sequence[int] = ()) -> None:
+    """What every forked worker does first: close the pipe ends it inherited (a sibling's
+    read end held open would keep a writer blocked for ever once the parent is gone), die
+    with SIGKILL when its parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``), and take SIGTERM
+    and SIGINT with their default action (the parent handles the interrupt)."""
+    for fd in inherited:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the death signal was set
+        os._exit(1)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the run stops, temporary files are removed."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def handle_sigterm() -> None:
+    """Make SIGTERM stop the run the way Ctrl-C does (raising :class:`Terminated`)."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGTERM, _raise_terminated)

@@ -27,8 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exporter.core.files import FileRefused
 from exporter.core.identity import ID_PATTERN, NOTE_FIELDS
-from exporter.importers.common import ImportFailed, ImportOptions, ImportResult
+from exporter.importers.common import (
+    MAX_PACKAGE_BYTES,
+    ImportFailed,
+    ImportOptions,
+    ImportResult,
+    unreadable,
+)
 from exporter.importers.fields import NoteInput, note_question
 from exporter.importers.htmlmd import markdown_url
 
@@ -93,6 +100,7 @@ def import_apkg(path: Path, options: ImportOptions, use_anki: bool | None = None
     """Questions from an Anki package; ``use_anki`` None uses the backend when installed."""
     if not zipfile.is_zipfile(path):
         raise ImportFailed(f"{path}: not an Anki package (not a zip file)")
+    check_inflated_size(path)
     if use_anki is None:
         use_anki = anki_available()
     package = read_with_anki(path) if use_anki else read_sqlite(path)
@@ -195,6 +203,22 @@ def read_with_anki(path: Path) -> Package:
             col.close()
 
 
+def check_inflated_size(path: Path, limit: int = MAX_PACKAGE_BYTES) -> None:
+    """Refuse (E017) a package whose members would inflate beyond ``limit`` bytes in
+    total: a few megabytes of zip can hold gigabytes of media (a zip bomb). The sizes
+    are the archive's own; readers never inflate a member past its declared size."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(max(0, info.file_size) for info in archive.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise ImportFailed(f"{path}: cannot read the package: {exc}") from exc
+    if total > limit:
+        raise unreadable(
+            path,
+            FileRefused(f"would inflate to {total:,} bytes; the limit is {limit:,}"),
+        )
+
+
 def _backend_note(col: Any, note_id: int) -> PackageNote:
     note = col.get_note(note_id)
     notetype = note.note_type() or {}
@@ -221,7 +245,10 @@ def _backend_note(col: Any, note_id: int) -> PackageNote:
 def _zstd_decompress(data: bytes, path: Path) -> bytes:
     try:
         zstd: Any = importlib.import_module("compression.zstd")  # Python 3.14+
-        return bytes(zstd.decompress(data))
+        inflated = bytes(zstd.decompress(data))
+        if len(inflated) > MAX_PACKAGE_BYTES:
+            raise unreadable(path, FileRefused("inflates beyond the limit"))
+        return inflated
     except ImportError:
         pass
     try:
@@ -233,7 +260,12 @@ def _zstd_decompress(data: bytes, path: Path) -> bytes:
             "with 'Support older Anki versions' ticked"
         ) from None
     reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data))
-    return bytes(reader.read())
+    inflated = bytes(reader.read(MAX_PACKAGE_BYTES + 1))  # never more than the limit
+    if len(inflated) > MAX_PACKAGE_BYTES:
+        raise unreadable(
+            path, FileRefused(f"the collection inflates beyond {MAX_PACKAGE_BYTES:,} bytes")
+        )
+    return inflated
 
 
 def read_sqlite(path: Path) -> Package:

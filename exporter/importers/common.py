@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from exporter.core import yamlwrite
 from exporter.core.identity import ID_PATTERN, slugify
@@ -21,9 +22,38 @@ BLOCK_FIELDS = frozenset({"answer", "details"})
 class ImportFailed(Exception):
     """The input cannot be imported; ``code`` is the exit code (1 problems, 2 usage/I/O)."""
 
-    def __init__(self, message: str, code: int = 2) -> None:
+    def __init__(self, message: str, code: int = 2, located: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.located = located
+        """Whether the message is already a ``path:line:col: CODE …`` diagnostic line."""
+
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+"""A text, CSV or TSV file larger than this is not imported (counted in bytes read)."""
+MAX_PACKAGE_BYTES = 512 * 1024 * 1024
+"""An .apkg whose members would inflate to more than this in total is not opened."""
+
+
+def unreadable(path: Path, exc: OSError) -> ImportFailed:
+    """The located E017 for an input file that cannot be read or is refused (a FIFO, a
+    device, too large): exit code 2."""
+    from exporter.core.diagnostics import display_path
+    from exporter.core.files import FileRefused
+
+    reason = f"file {exc.strerror}" if isinstance(exc, FileRefused) else exc.strerror or str(exc)
+    return ImportFailed(f"{display_path(path)}:1:1: E017 cannot import: {reason}", located=True)
+
+
+def read_input(path: Path, limit: int = MAX_IMPORT_BYTES) -> bytes:
+    """An input file's bytes: a regular file only (never a FIFO or a device), at most
+    ``limit`` bytes actually read; :func:`unreadable` otherwise."""
+    from exporter.core.files import read_bytes
+
+    try:
+        return read_bytes(path, limit)
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
 
 
 def normalize_name(name: str) -> str:

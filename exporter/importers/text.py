@@ -27,6 +27,7 @@ from exporter.importers.common import (
     ImportResult,
     escape_markdown,
     excerpt,
+    read_input,
 )
 from exporter.importers.hyphens import HyphenRepair
 
@@ -58,10 +59,7 @@ _MINOR_WORDS = frozenset("a an and the of for in on to with by or at from vs".sp
 
 def read_text(path: Path) -> tuple[str, str | None]:
     """A text file's content (UTF-8, or Windows-1252 when it is not) and a note on that."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    data = read_input(path)
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:

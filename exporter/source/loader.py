@@ -8,6 +8,7 @@ diagnostic instead. Duplicate mapping keys, which PyYAML silently collapses, are
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ import yaml
 
 from exporter.core.cache import Cache, content_key
 from exporter.core.diagnostics import Diagnostic, Diagnostics, Location, display_path
+from exporter.core.files import FileRefused, read_bytes
+from exporter.text.limits import MAX_QUESTIONS
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -27,8 +30,10 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 """A source file larger than this is refused unread (E017)."""
 MAX_DEPTH = 64
 """Deeper nesting than this is refused (E016); real banks need four levels."""
-MAX_EXPANDED_NODES = 2_000_000
-"""Alias expansion beyond this many nodes is refused (E016): a 'billion laughs' guard."""
+MAX_EXPANDED_NODES = 300_000
+"""A file of more values than this is refused: E016 when aliases expand to it (a 'billion
+laughs' guard), E024 when it is simply that large (about 30,000 questions; the bank
+limit is lower, see exporter.text.limits)."""
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -45,10 +50,11 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 class YamlRefused(Exception):
     """A structural limit was hit while composing; carries the location."""
 
-    def __init__(self, location: Location, message: str) -> None:
+    def __init__(self, location: Location, message: str, code: str = "E016") -> None:
         super().__init__(message)
         self.location = location
         self.message = message
+        self.code = code
 
 
 @dataclass(eq=False, slots=True)
@@ -90,6 +96,8 @@ class SourceFile:
     path: Path
     display: str
     root: Node | None
+    items: int = 0
+    """Top-level block list items (``- `` at the start of a line), counted before parsing."""
 
 
 @dataclass
@@ -105,15 +113,12 @@ class RawSource:
 def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
     """Read a UTF-8 file (BOM allowed, CRLF normalised) or report why it cannot be read."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            diagnostics.add(
-                Location(display),
-                "E017",
-                f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-            )
-            return None
-        data = path.read_bytes()
+        # stat before open (a FIFO or a device is never opened), and the limit counted
+        # in bytes actually read (a link to /dev/zero has a size of 0)
+        data = read_bytes(path, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        diagnostics.add(Location(display), "E017", f"file {exc.strerror}")
+        return None
     except OSError as exc:
         diagnostics.add(Location(display), "E017", f"cannot read file: {exc.strerror or exc}")
         return None
@@ -133,6 +138,22 @@ def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
         )
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""C0 control characters (but tab, line feed and carriage return) and DEL: never in a
+text. U+001F is Anki's field separator: one in a field splits the note, and Anki then
+refuses the whole deck."""
+_CONTROL_NAMES = {
+    "\x00": "NUL",
+    "\x1b": "escape",
+    "\x1f": "Anki's field separator",
+    "\x7f": "DEL",
+}
+
+
+def _control_name(char: str) -> str:
+    return _CONTROL_NAMES.get(char, "a control character")
 
 
 _TAB_PROBLEM = re.compile(r"\btab\b|'\\t'")
@@ -164,7 +185,7 @@ def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None
     try:
         return _compose(text, display, diagnostics)
     except YamlRefused as exc:
-        diagnostics.add(exc.location, "E016", exc.message)
+        diagnostics.add(exc.location, exc.code, exc.message)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
@@ -188,23 +209,42 @@ def parse_yaml(text: str, display: str, diagnostics: Diagnostics) -> Node | None
     return None
 
 
-def load_file(path: Path, diagnostics: Diagnostics, cache: Cache | None = None) -> SourceFile:
+def load_file(
+    path: Path,
+    diagnostics: Diagnostics,
+    cache: Cache | None = None,
+    max_items: int | None = None,
+) -> SourceFile:
     """Read and parse one YAML file.
 
     With a ``cache``, the located tree of a file whose text was seen before is rebuilt from
-    the cache instead of being parsed again (with the diagnostics the parse gave).
+    the cache instead of being parsed again (with the diagnostics the parse gave). With
+    ``max_items``, a file whose top-level list has more items is refused (E024) before it
+    is parsed: composing 100,000 questions alone would take most of a minute.
     """
     display = display_path(path)
     text = read_text(path, display, diagnostics)
     if text is None:
         return SourceFile(path, display, None)
+    items = 0
+    if max_items is not None:
+        for items, match in enumerate(_LIST_ITEM.finditer(text), start=1):
+            if items > max_items:
+                where = _offset_location(text, match.start(), display)
+                diagnostics.add(
+                    where,
+                    "E024",
+                    f"the bank has more than {MAX_QUESTIONS:,} questions (the limit); split "
+                    "it into several banks",
+                )
+                return SourceFile(path, display, None, items)
     key = content_key(_TREE_FORMAT, display, text) if cache is not None else ""
     if cache is not None:
         hit = cache.get("yaml-tree", key)
         if hit is not None:
             for code, line, col, message in hit["diagnostics"]:
                 diagnostics.extend([Diagnostic(Location(display, line, col), code, message)])
-            return SourceFile(path, display, _decode(hit["root"], display))
+            return SourceFile(path, display, _decode(hit["root"], display), items)
     found = Diagnostics()  # unfiltered, so the cache serves any --ignore
     root = parse_yaml(text, display, found)
     diagnostics.extend(found.items)
@@ -212,12 +252,14 @@ def load_file(path: Path, diagnostics: Diagnostics, cache: Cache | None = None) 
         try:
             encoded = _encode(root)
         except _NotCacheable:
-            return SourceFile(path, display, root)
-        items = [[d.code, d.location.line, d.location.col, d.message] for d in found.items]
-        cache.put("yaml-tree", key, {"root": encoded, "diagnostics": items})
-    return SourceFile(path, display, root)
+            return SourceFile(path, display, root, items)
+        found_items = [[d.code, d.location.line, d.location.col, d.message] for d in found.items]
+        cache.put("yaml-tree", key, {"root": encoded, "diagnostics": found_items})
+    return SourceFile(path, display, root, items)
 
 
+_LIST_ITEM = re.compile(r"^-(?:[ \t]|$)", re.MULTILINE)
+"""A top-level block list item (a question of a question file)."""
 _TREE_FORMAT = "tree-1"
 _CACHEABLE_NODES = 500_000
 """Larger (alias-expanded) trees are parsed every time rather than cached."""
@@ -276,7 +318,7 @@ def load_source(root: Path, diagnostics: Diagnostics, cache: Cache | None = None
     raw = RawSource(root=root, deck=None, taxonomy=None)
     for name in ("deck.yaml", "taxonomy.yaml"):
         path = root / name
-        if not path.is_file():
+        if not os.path.lexists(path):  # anything else there is read, or refused, below
             diagnostics.add(Location(display_path(path)), "E017", f"missing {name}")
             continue
         loaded = load_file(path, diagnostics, cache)
@@ -290,8 +332,13 @@ def load_source(root: Path, diagnostics: Diagnostics, cache: Cache | None = None
         diagnostics.add(
             Location(display_path(questions_dir)), "E017", "no question files (*.yaml) found"
         )
+    seen = 0
     for path in sorted(files):
-        raw.questions.append(load_file(path, diagnostics, cache))
+        if seen > MAX_QUESTIONS:
+            break  # already refused: the rest is not parsed
+        loaded = load_file(path, diagnostics, cache, max_items=MAX_QUESTIONS - seen)
+        seen += loaded.items
+        raw.questions.append(loaded)
     return raw
 
 
@@ -331,6 +378,7 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
     stack: list[list[Any]] = []
     root: Node | None = None
     documents = 0
+    aliased = False
 
     def loc_of(mark: Any) -> Location:
         return Location(display, mark.line + 1, mark.column + 1)
@@ -368,7 +416,14 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
             parent.value[key] = Entry(key_loc, node)
         parent.size += node.size
         if parent.size > MAX_EXPANDED_NODES:
-            raise YamlRefused(parent.loc, "document expands to too many nodes (alias bomb?)")
+            if aliased:
+                raise YamlRefused(parent.loc, "document expands to too many nodes (alias bomb?)")
+            raise YamlRefused(
+                node.loc,
+                f"file has more than {MAX_EXPANDED_NODES:,} values (the size limit); split "
+                "the bank",
+                "E024",
+            )
 
     def check_tag(tag: str | None, expected: set[str], loc: Location) -> None:
         if tag and tag not in ("!", *expected):
@@ -395,6 +450,15 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
                     lines = _LINE_BREAK.split(text)
                 content_loc = _content_location(lines, loc.line - 1, display)
             node = Node("scalar", loc, _scalar_value(tag, event.value, loc), event.style)
+            if isinstance(node.value, str):
+                bad = _CONTROL.search(node.value)
+                if bad is not None:  # an escape such as "\x1f": YAML lets it through
+                    diagnostics.add(
+                        loc,
+                        "E023",
+                        f"text contains the control character U+{ord(bad.group()):04X} "
+                        f"({_control_name(bad.group())}); only tabs and line breaks are allowed",
+                    )
             node.content_loc = content_loc
             if event.anchor:
                 anchors[event.anchor] = node
@@ -413,6 +477,7 @@ def _compose(text: str, display: str, diagnostics: Diagnostics) -> Node | None:
             node = stack.pop()[0]
             attach(node)
         elif isinstance(event, yaml.AliasEvent):
+            aliased = True
             loc = loc_of(event.start_mark)
             target = anchors.get(event.anchor or "")
             if target is None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exporter.core.diagnostics import Diagnostics, Location, did_you_mean
-from exporter.core.identity import ID_PATTERN
+from exporter.core.diagnostics import Diagnostics, Location, did_you_mean, excerpt
+from exporter.core.identity import ID_PATTERN, MAX_ID_CHARS
 from exporter.core.model import (
     INLINE_FIELDS,
     MARKDOWN_FIELDS,
@@ -31,7 +31,8 @@ from exporter.core.settings import SETTINGS_BY_NAME, TARGET_CHOICES, check_value
 from exporter.source.loader import Node, RawSource
 from exporter.source.tagging import rule_words, tag_questions
 from exporter.text import markup
-from exporter.text.latex import latex_error
+from exporter.text.latex import REFUSED, latex_error
+from exporter.text.limits import MAX_FIELD_CHARS, MAX_QUESTIONS, MAX_TABLE_CELLS
 from exporter.text.media import media_problem
 
 NEAR_DUPLICATE_THRESHOLD = 0.8
@@ -166,11 +167,18 @@ QUESTION_SPECS = {
 
 def _check_id(value: str, node: Node, what: str, d: Diagnostics) -> bool:
     if ID_PATTERN.fullmatch(value):
-        return True
+        if len(value) <= MAX_ID_CHARS:
+            return True
+        d.add(
+            node.loc,
+            "E007",
+            f"{what} '{excerpt(value)}' has {len(value)} characters; the limit is {MAX_ID_CHARS}",
+        )
+        return False
     d.add(
         node.loc,
         "E007",
-        f"invalid {what} '{value}': use lowercase letters, digits and single hyphens",
+        f"invalid {what} '{excerpt(value)}': use lowercase letters, digits and single hyphens",
     )
     return False
 
@@ -342,6 +350,7 @@ def build_questions(raw: RawSource, d: Diagnostics) -> list[Question]:
     """Every well-formed question of every question file, in file then source order."""
     check = _Checker(d)
     questions: list[Question] = []
+    count = 0
     for source_file in raw.questions:
         root = source_file.root
         if root is None:
@@ -352,6 +361,15 @@ def build_questions(raw: RawSource, d: Diagnostics) -> list[Question]:
         if items is None:
             continue
         for item in items:
+            count += 1
+            if count > MAX_QUESTIONS:
+                d.add(
+                    item.loc,
+                    "E024",
+                    f"the bank has more than {MAX_QUESTIONS:,} questions (the limit); split "
+                    "it into several banks",
+                )
+                return []
             question = _build_question(item, check, d)
             if question is not None:
                 questions.append(question)
@@ -369,6 +387,15 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
     texts: dict[str, str | None] = {}
     for name in MARKDOWN_FIELDS:
         texts[name] = check.text(fields.get(name), name)
+    too_long = False
+    for name, value in texts.items():
+        if value is not None and len(value) > MAX_FIELD_CHARS:
+            d.add(
+                fields[name].loc,
+                "E024",
+                f"'{name}' has {len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}",
+            )
+            too_long = True  # never parsed: Markdown of that size takes minutes
     for name in ("question", "answer"):
         value = texts[name]
         if value is not None and not value.strip():
@@ -398,6 +425,8 @@ def _build_question(item: Node, check: _Checker, d: Diagnostics) -> Question | N
         d.add(fields["guid"].loc, "E018", "'guid' must be a non-empty string without spaces")
         guid = None
     if qid is None or level is None or texts["question"] is None or texts["answer"] is None:
+        return None
+    if too_long:
         return None
     # Only block scalars (| and >) keep the text's lines where the file has them; in a
     # quoted or plain scalar a line of the text (an escaped \n) is no line of the file.
@@ -536,22 +565,39 @@ def _check_markdown(
         if finding.kind == "math":
             problem = math_check(finding.value)
             if problem:
-                d.add(loc, "E011", f"LaTeX does not parse: {problem} in ${finding.value}$")
+                what = "is refused" if problem.startswith(REFUSED) else "does not parse"
+                why = problem.removeprefix(REFUSED)
+                d.add(loc, "E011", f"LaTeX {what}: {why} in ${excerpt(finding.value)}$")
         elif finding.kind == "code":
             if not markup.known_language(finding.value):
-                d.add(loc, "E012", f"unknown code-block language '{finding.value}'")
+                d.add(loc, "E012", f"unknown code-block language '{excerpt(finding.value)}'")
         elif finding.kind in ("image", "sound"):
             problem_code, message = media_problem(finding.value, source_root, finding.kind)
             if problem_code:
                 d.add(loc, problem_code, message)
         elif finding.kind == "html":
-            d.add(loc, "W104", f"raw HTML {finding.value!r} is shown as text; use Markdown")
+            d.add(
+                loc, "W104", f"raw HTML {excerpt(finding.value)!r} is shown as text; use Markdown"
+            )
+        elif finding.kind == "table":
+            d.add(
+                loc,
+                "E024",
+                f"table of {finding.value} cells; the limit is {MAX_TABLE_CELLS:,} cells",
+            )
+        elif finding.kind == "nesting":
+            d.add(
+                loc,
+                "E025",
+                f"lists and quotes nested too deeply (the Markdown parser keeps {finding.value} "
+                "levels, a list item counts two): the text inside would be lost",
+            )
         elif finding.kind == "link":
             d.add(
                 loc,
                 "W105",
-                f"link to '{finding.value}' refused: javascript:, vbscript:, file: and data: "
-                "links are unsafe; it is shown as text",
+                f"link to '{excerpt(finding.value)}' refused: javascript:, vbscript:, file: and "
+                "data: links are unsafe; it is shown as text",
             )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from exporter.text.limits import MAX_TABLE_CELLS
 from exporter.text.media import SOUND_TAG, is_audio_link
 
 if TYPE_CHECKING:  # markdown-it is imported on first use: up-to-date builds never need it
@@ -36,11 +37,17 @@ _REFUSED_LINK = re.compile(
 """Links and images markdown-it refuses for their URL scheme: they stay as plain text."""
 
 
+_CONTAINERS = frozenset({"blockquote_open", "list_item_open"})
+"""Blocks whose content the block parser parses one level deeper."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something in a Markdown field that needs a check: kind, value and 0-based line."""
 
     kind: str  # "math" | "code" | "image" | "sound" | "html" | "link" (refused for its scheme)
+    # | "nesting" (the parser's nesting limit cut the text; value: the limit)
+    # | "table" (more cells than MAX_TABLE_CELLS; value: the count)
     value: str
     line: int
 
@@ -153,6 +160,22 @@ def parse(text: str, inline: bool = False) -> Parsed:
         tokens = md.parse(text, env)
     parsed = Parsed(tokens, inline)
     _collect(tokens, parsed.findings, 0)
+    cells = 0
+    for token in tokens:
+        if token.type == "table_open":
+            cells, line = 0, token.map[0] if token.map else 0
+        elif token.type in ("th_open", "td_open"):
+            cells += 1
+        elif token.type == "table_close" and cells > MAX_TABLE_CELLS:
+            parsed.findings.append(Finding("table", f"{cells:,}", line))
+    limit = md.options.maxNesting
+    for token in tokens:
+        # a quote or list item opened at the parser's last level keeps nothing inside:
+        # markdown-it silently drops the rest of the field
+        if token.type in _CONTAINERS and token.level >= limit - 1:
+            line = token.map[0] if token.map else 0
+            parsed.findings.append(Finding("nesting", str(limit), line))
+            break
     return parsed
 
 

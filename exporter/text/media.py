@@ -11,6 +11,11 @@ from pathlib import Path
 
 MAX_MEDIA_BYTES = 5 * 1024 * 1024
 """A media file larger than this is not bundled (E013)."""
+MAX_IMAGE_PIXELS = 16_777_216
+"""An image with more pixels than this (4096 × 4096) is refused (E013): a small PNG can
+decode to gigabytes (a decompression bomb), and printing needs far fewer."""
+MAX_IMAGE_SIDE = 16_384
+"""Nor may either side be longer than this many pixels."""
 
 _IMAGE_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),
@@ -118,16 +123,19 @@ def media_problem(src: str, source_root: Path, kind: str = "image") -> tuple[str
         return "E013", f"{kind} '{src}' cannot be resolved"
     if resolved != root and root not in resolved.parents:
         return "E014", f"{kind} '{src}' leads outside source/ through a link"
-    if not resolved.is_file():
+    if not resolved.exists():
         return "E013", f"{kind} '{src}' not found in source/"
+    from exporter.core.files import FileRefused, check_regular, read_head
+
     try:
-        size = resolved.stat().st_size
+        size = check_regular(resolved).st_size
         if size > MAX_MEDIA_BYTES:
             return "E013", f"{kind} '{src}' is {size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}"
-        with resolved.open("rb") as handle:
-            head = handle.read(4096)
-            if kind == "image" and sniff_image(head) == "svg":
-                head += handle.read()
+        head = read_head(resolved, 4096)
+        if kind == "image" and sniff_image(head) == "svg":
+            head = read_head(resolved, MAX_MEDIA_BYTES)
+    except FileRefused as exc:
+        return "E013", f"{kind} '{src}' {exc.strerror}"
     except OSError as exc:
         return "E013", f"{kind} '{src}' cannot be read: {exc.strerror or exc}"
     if kind == "sound":
@@ -141,4 +149,39 @@ def media_problem(src: str, source_root: Path, kind: str = "image") -> tuple[str
         problem = svg_problem(head)
         if problem:
             return "E014", f"SVG image '{src}' {problem}; an SVG must be self-contained"
+        return "", ""
+    pixels = image_pixels(resolved)
+    if isinstance(pixels, str):
+        return "E013", f"image '{src}' cannot be read: {pixels}"
+    width, height = pixels
+    if width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE:
+        return "E013", (
+            f"image '{src}' is {width:,}×{height:,} pixels; the limit is "
+            f"{MAX_IMAGE_PIXELS:,} pixels and {MAX_IMAGE_SIDE:,} on a side"
+        )
     return "", ""
+
+
+def image_pixels(path: Path) -> tuple[int, int] | str:
+    """An image's width and height read from its header (Pillow, nothing decoded), or
+    why it cannot be read. A decompression bomb is measured, never decoded."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            # the header of a huge image is all we read: Pillow's bomb warning and error
+            # are about decoding, which happens only after the limit check passed
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                with Image.open(path) as image:
+                    width, height = image.size
+            finally:
+                Image.MAX_IMAGE_PIXELS = previous
+    except UnidentifiedImageError:
+        return "Pillow cannot identify the image"
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        return str(exc).replace(str(path), "the file") or type(exc).__name__
+    return int(width), int(height)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,7 @@ from urllib.parse import unquote
 
 from exporter.core.cache import Cache, content_key
 from exporter.core.diagnostics import Diagnostics, Location
+from exporter.core.files import FileRefused, read_bytes
 from exporter.core.identity import NOTE_FIELDS, TEMPLATE_NAME
 from exporter.core.model import Deck, Question
 from exporter.text.media import (
@@ -49,6 +51,7 @@ _ATTR_NAME = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=")
 _IMG_SRC = re.compile(r'(<img\b[^>]*\bsrc=")([^"]*)(")')
 _AUDIO_LINK = re.compile(r'<a\b[^>]*\bhref="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 """A Markdown link in rendered HTML; to a sound file it becomes Anki's ``[sound:…]``."""
+_FILE_NAME_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def sanitize(fragment: str) -> str:
@@ -165,7 +168,9 @@ def source_label(question: Question) -> str:
     """The Source field: the question's file and seed numbers (no line numbers, so
     editing one question never changes another note)."""
     name = posixpath.basename(question.location.path.replace("\\", "/"))
-    label = name
+    # a file name may hold any character but / and NUL: control characters (U+001F is
+    # Anki's field separator) are shown escaped, never stored
+    label = _FILE_NAME_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
     if question.seed:
         label += " · seed " + ", ".join(str(n) for n in question.seed)
     return html.escape(label)
@@ -258,11 +263,9 @@ def _media_for(src: str, source_root: Path, deck_id: str, sound: bool = False) -
     else (an SVG with outside references included)."""
     path = (source_root / posixpath.normpath(src)).resolve()
     try:
-        if source_root.resolve() not in path.parents or not path.is_file():
+        if source_root.resolve() not in path.parents:
             return None
-        if path.stat().st_size > MAX_MEDIA_BYTES:
-            return None
-        data = path.read_bytes()
+        data = read_bytes(path, MAX_MEDIA_BYTES)  # regular files only, bounded
     except OSError:
         return None
     kind = sniff_audio(data) if sound else sniff_image(data)
@@ -378,6 +381,46 @@ def generated_css(deck: Deck) -> str:
     )
 
 
+_ACTIVE_HTML = re.compile(
+    r"<\s*(?P<tag>script|iframe|frame|object|embed|applet|base|form|meta|link|svg|math)\b"
+    r"|<[^>]*?[\s/\"'](?P<handler>on[a-z]+)\s*="
+    r"|(?P<scheme>(?:java|vb)script\s*:|data\s*:\s*(?!image/(?:png|jpeg|gif|webp)[;,]))",
+    re.IGNORECASE,
+)
+"""What makes a card template run code or load things: script-capable elements, event
+handler attributes, ``javascript:``/``vbscript:`` and non-image ``data:`` URLs."""
+_ACTIVE_CSS = re.compile(
+    r"(?P<rule>@import|expression\s*\(|-moz-binding|behavior\s*:|(?:java|vb)script\s*:)"
+    r"|(?P<remote>url\(\s*[\"']?\s*(?:[a-z][a-z0-9+.-]*:|//))",
+    re.IGNORECASE,
+)
+"""What makes card CSS run code or fetch from elsewhere (fonts and images must be local)."""
+MAX_TEMPLATE_BYTES = 1024 * 1024
+"""A larger card template or style sheet is refused."""
+
+
+def active_content(text: str, display: str, css: bool = False) -> list[tuple[Location, str]]:
+    """Script, event handlers, ``javascript:`` URLs (and in CSS imports, expressions and
+    remote URLs) in a user's card template: each a located problem (E019). Character
+    references are decoded first, so ``&#106;avascript:`` is found too."""
+
+    def where(offset: int) -> Location:
+        line = text.count("\n", 0, offset) + 1
+        return Location(display, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+    pattern = _ACTIVE_CSS if css else _ACTIVE_HTML
+    problems: list[tuple[Location, str]] = []
+    for match in pattern.finditer(text):
+        group, found = next((k, v) for k, v in match.groupdict().items() if v)
+        what = f"<{found.lower()}>" if group == "tag" else f"'{found.strip()}'"
+        start = match.start() if group == "tag" else match.start(group)
+        problems.append((where(start), f"{what} is not allowed in a card template"))
+    decoded = html.unescape(text)
+    if not css and len(pattern.findall(decoded)) > len(problems):
+        problems.append((Location(display), "an encoded script, handler or URL is not allowed"))
+    return problems
+
+
 def load_notetype(deck: Deck, template_dirs: Iterable[Path]) -> NoteType:
     """Read ``front.html``, ``back.html`` and ``style.css``, each from the first folder
     that has it (the user's override folder first); raises :class:`NoteTypeError` when a
@@ -390,15 +433,20 @@ def load_notetype(deck: Deck, template_dirs: Iterable[Path]) -> NoteType:
     for name in NOTETYPE_FILES:
         for folder in dirs:
             path = folder / name
-            if path.is_file():
+            if os.path.lexists(path):
                 shown = display_path(path)
+                text = ""
                 try:
-                    text = path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    problems.append((Location(shown), f"cannot read template: {exc}"))
-                    text = ""
+                    resolved, root = path.resolve(), folder.resolve()
+                    if root not in resolved.parents:
+                        raise FileRefused("a link that leads outside its template folder")
+                    text = read_bytes(resolved, MAX_TEMPLATE_BYTES).decode("utf-8")
+                except (OSError, RuntimeError, UnicodeDecodeError) as exc:
+                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                    problems.append((Location(shown), f"cannot read template: {reason}"))
                 if name.endswith(".html"):
                     problems += template_problems(text, shown, back=name == "back.html")
+                problems += active_content(text, shown, css=name.endswith(".css"))
                 texts.append(text)
                 break
         else:

@@ -18,7 +18,8 @@ from markupsafe import Markup
 
 from exporter import __version__
 from exporter.core.cache import content_key
-from exporter.core.diagnostics import Location
+from exporter.core.diagnostics import Location, display_path, excerpt
+from exporter.core.files import read_bytes
 from exporter.render.pdf.fetcher import make_url_fetcher
 from exporter.render.pdf.math import MathRenderer
 from exporter.render.pdf.weasy import import_weasyprint
@@ -81,8 +82,25 @@ class PdfJob:
     # -- questions -----------------------------------------------------------------------
 
     def active(self) -> list[RenderedQuestion]:
-        """The selected questions that are not retired, in source order."""
-        return [r for r in self.context.questions if not r.question.retired]
+        """The selected questions that are not retired, in source order; one too long or
+        too heavy to lay out in bounded time is left out of this PDF (W112)."""
+        from exporter.text.limits import printable_problem
+
+        chosen = []
+        for rendered in self.context.questions:
+            question = rendered.question
+            if question.retired:
+                continue
+            why = printable_problem(question)
+            if why:
+                self.context.diagnostics.add(
+                    question.where("answer"),
+                    "W112",
+                    f"question '{question.id}' left out of the {self.target} PDF: {why}",
+                )
+                continue
+            chosen.append(rendered)
+        return chosen
 
     def html(self, rendered: RenderedQuestion, name: str) -> Markup:
         """One field's HTML ready for the PDF: images made absolute, formulas drawn."""
@@ -97,7 +115,7 @@ class PdfJob:
 
         def failed(latex: str, why: str) -> None:
             self.context.diagnostics.add(
-                question.where(name), "E011", f"formula cannot be drawn ({why}): {latex}"
+                question.where(name), "E011", f"formula cannot be drawn ({why}): {excerpt(latex)}"
             )
 
         return Markup(self.math.replace(text, failed))
@@ -111,9 +129,9 @@ class PdfJob:
         root = self.context.source.resolve()
         path = (root / unquote(src)).resolve()
         try:
-            if root not in path.parents or path.stat().st_size > MAX_MEDIA_BYTES:
+            if root not in path.parents:
                 return match.group(0)
-            data = path.read_bytes()
+            data = read_bytes(path, MAX_MEDIA_BYTES)  # regular files only, bounded
         except (OSError, ValueError):
             return match.group(0)
         kind = sniff_image(data)
@@ -155,11 +173,15 @@ class PdfJob:
     def environment(self) -> Environment:
         """The Jinja2 environment: the user's template folder first, then the built-ins."""
         if self._env is None:
-            from jinja2 import Environment, FileSystemLoader, StrictUndefined
+            from jinja2 import StrictUndefined
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-            dirs = [str(d) for d in self.context.template_dirs("pdf")]
-            self._env = Environment(
-                loader=FileSystemLoader(dirs),
+            from exporter.render.pdf.templating import ConfinedLoader
+
+            # sandboxed: a user template cannot reach Python internals
+            # (``cycler.__init__.__globals__.os``) nor change the values it is given
+            self._env = ImmutableSandboxedEnvironment(
+                loader=ConfinedLoader(self.context.template_dirs("pdf")),
                 autoescape=True,
                 undefined=StrictUndefined,
                 trim_blocks=False,
@@ -179,12 +201,18 @@ class PdfJob:
         """
         from jinja2 import TemplateNotFound, TemplateSyntaxError
 
+        from exporter.render.pdf.templating import TemplateRefused
+
         try:
             template: Template = self.environment().get_template(name)
             html = template.render({**self.common_values(), **values})
         except TemplateSyntaxError as exc:
             where = Location(exc.filename or name, exc.lineno or 1)
             self.context.diagnostics.add(where, "E019", f"template syntax error: {exc.message}")
+            return None
+        except TemplateRefused as exc:
+            where = self._error_location(exc, name)
+            self.context.diagnostics.add(where, "E019", str(exc.message))
             return None
         except TemplateNotFound as exc:
             self.context.diagnostics.add(
@@ -206,8 +234,9 @@ class PdfJob:
         found: Location | None = None
         for frame, line in traceback.walk_tb(exc.__traceback__):
             path = Path(frame.f_code.co_filename)
-            if path.is_absolute() and any(path.is_relative_to(root) for root in roots):
-                found = Location(str(path), line or 1)
+            real = path.absolute()  # a user's --templates folder may be relative
+            if any(real.is_relative_to(root) for root in roots):
+                found = Location(display_path(real), line or 1)
         if found is not None:
             return found
         for folder in self.context.template_dirs("pdf"):
