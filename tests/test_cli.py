@@ -107,7 +107,10 @@ def test_errors_exit_1_with_one_line_each_and_a_summary(
 def test_missing_source_folder_exits_2_without_traceback(run_cli: RunCli) -> None:
     result = run_cli(["validate", "--source", "nowhere"])
     assert result.exit_code == 2
-    assert "Error: source folder 'nowhere' does not exist" in result.stderr.splitlines()
+    assert result.stderr.splitlines() == [
+        "Error: source folder 'nowhere' does not exist "
+        "(run 'exporter init' to start a bank here, or pass --source DIR)"
+    ]
     assert_no_traceback(result.stdout, result.stderr)
 
 

@@ -28,6 +28,7 @@ from exporter.cli.options import (
     require_source,
     resolve_settings,
 )
+from exporter.core.settings import TARGET_CHOICES
 
 
 class LazyGroup(click.Group):
@@ -172,7 +173,7 @@ def stats(settings: Settings, output_format: str) -> int:
     "--target",
     "targets",
     multiple=True,
-    type=click.Choice(["anki", "cheatsheet", "flashcards", "quiz", "pdf", "all"]),
+    type=click.Choice(TARGET_CHOICES),
     help="What to build (repeatable; 'pdf' = the three PDFs). Default: all.",
 )
 @click.option("--level", "levels", multiple=True, help="Only questions of these levels.")

@@ -31,6 +31,7 @@ class TerminalProgress:
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
+            refresh_per_second=4,
         )
         self._tasks: dict[str, Any] = {}
         self._read, self._write = os.pipe()

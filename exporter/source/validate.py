@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from exporter.core.diagnostics import Diagnostics, Location, did_you_mean, excerpt
 from exporter.core.identity import ID_PATTERN, MAX_ID_CHARS
@@ -27,8 +26,9 @@ from exporter.core.model import (
     Taxonomy,
     Topic,
 )
-from exporter.core.settings import SETTINGS_BY_NAME, TARGET_CHOICES, check_value
+from exporter.core.settings import SETTINGS_BY_NAME
 from exporter.source.loader import Node, RawSource
+from exporter.source.rules import build_settings, check_placeholders
 from exporter.source.tagging import rule_words, tag_questions
 from exporter.text import markup
 from exporter.text.latex import REFUSED, latex_error
@@ -237,7 +237,7 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
     if limit is not None and limit < 1:
         d.add(fields["answer_word_limit"].loc, "E018", "'answer_word_limit' must be positive")
         limit = None
-    build = _build_settings(fields.get("build"), check, d)
+    build = build_settings(fields.get("build"), d)
     if deck_id is None or title is None or not levels:
         return None
     return Deck(
@@ -251,48 +251,6 @@ def build_deck(raw: RawSource, d: Diagnostics) -> Deck | None:
         answer_word_limit=limit or 80,
         build=build,
     )
-
-
-def _build_settings(
-    node: Node | None, check: _Checker, d: Diagnostics
-) -> tuple[tuple[str, Any, Location], ...]:
-    """The ``build:`` section of deck.yaml: each known setting with a valid value."""
-    if node is None or (node.kind == "scalar" and node.value is None):
-        return ()
-    specs = {name: FieldSpec() for name in SETTINGS_BY_NAME}
-    fields = check.mapping(node, specs, "'build'", node.loc)
-    if fields is None:
-        return ()
-    chosen = []
-    for name, value_node in fields.items():
-        setting = SETTINGS_BY_NAME[name]
-        value: Any
-        if value_node.kind == "seq":
-            value = [item.value if item.kind == "scalar" else item for item in value_node.value]
-        elif value_node.kind == "scalar":
-            value = value_node.value
-        else:
-            value = {}
-        checked, problem = check_value(setting, value)
-        where = value_node.loc
-        if problem:
-            code = "E004" if problem.startswith("must") else "E018"
-            hint = ""
-            if setting.kind == "choice" and isinstance(value, str):
-                hint = did_you_mean(value, setting.choices)
-            elif setting.kind == "targets":
-                names = value if isinstance(value, list) else [value]
-                wrong = next(
-                    (n for n in names if isinstance(n, str) and n not in TARGET_CHOICES), ""
-                )
-                hint = did_you_mean(wrong, TARGET_CHOICES) if wrong else ""
-                if value_node.kind == "seq":  # point at the item itself
-                    items = [i for i in value_node.value if i.kind == "scalar" and i.value == wrong]
-                    where = items[0].loc if items else where
-            d.add(where, code, f"build.{name} {problem}{hint}")
-            continue
-        chosen.append((name, checked, value_node.loc))
-    return tuple(chosen)
 
 
 def _has_errors_for(d: Diagnostics, display: str) -> bool:
@@ -517,7 +475,7 @@ def check_questions(
                 found = get_findings(question, name)
                 _check_markdown(question, name, found, source_root, d, math_check)
         if not question.retired:
-            _check_placeholders(question, d)
+            check_placeholders(question, d)
             words = markup.word_count(question.answer)
             if words > deck.answer_word_limit:
                 d.add(
@@ -529,27 +487,6 @@ def check_questions(
         if ok:
             usable.append(question)
     return usable
-
-
-PLACEHOLDER = re.compile(r"(?i)^\s*(?:todo|tbd|fixme|xxx)\b|^\s*(?:\.\.\.|…|\?+)\s*$")
-"""A line that marks unwritten text: ``TODO: write the answer.`` (what ``exporter new``
-scaffolds), ``TBD``, ``FIXME``, ``XXX``, or a line that is only ``...``/``…``/``?``."""
-
-
-def _check_placeholders(question: Question, d: Diagnostics) -> None:
-    """W111 for an answer or details still holding a placeholder (an empty ``details:``
-    is reported while the question is built)."""
-    for name in ("answer", "details"):
-        text = getattr(question, name)
-        for offset, line in enumerate(text.split("\n")):
-            if PLACEHOLDER.search(line):
-                d.add(
-                    question.text_where(name, offset),
-                    "W111",
-                    f"{name} of '{question.id}' is a placeholder ({line.strip()[:40]!r}); "
-                    "write it before it ships",
-                )
-                break
 
 
 def _check_markdown(
