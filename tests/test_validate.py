@@ -16,7 +16,7 @@ from exporter.core.diagnostics import (
     Severity,
     did_you_mean,
 )
-from exporter.source.validate import near_duplicates
+from exporter.source.duplicates import near_duplicates
 from exporter.text.media import image_problem
 
 Q = "source/questions/basic.yaml"

@@ -6,9 +6,6 @@ problem. Rule codes are documented in ``exporter.core.diagnostics.RULES`` and th
 
 from __future__ import annotations
 
-import math
-import re
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ from exporter.core.model import (
     Topic,
 )
 from exporter.core.settings import SETTINGS_BY_NAME
+from exporter.source.duplicates import check_near_duplicates
 from exporter.source.loader import Node, RawSource
 from exporter.source.rules import build_settings, check_placeholders
 from exporter.source.tagging import rule_words, tag_questions
@@ -34,9 +32,6 @@ from exporter.text import markup
 from exporter.text.latex import REFUSED, latex_error
 from exporter.text.limits import MAX_FIELD_CHARS, MAX_QUESTIONS, MAX_TABLE_CELLS
 from exporter.text.media import media_problem
-
-NEAR_DUPLICATE_THRESHOLD = 0.8
-"""Questions whose content words overlap this much (Jaccard) are reported (W101)."""
 
 
 @dataclass(frozen=True)
@@ -538,62 +533,6 @@ def _check_markdown(
             )
 
 
-def _content_words(text: str) -> frozenset[str]:
-    words = set()
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        if word in _STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        words.add(word)
-    return frozenset(words)
-
-
-def near_duplicates(
-    texts: Sequence[str], threshold: float = NEAR_DUPLICATE_THRESHOLD
-) -> list[tuple[int, int, float]]:
-    """Pairs ``(i, j, jaccard)`` of texts whose content words overlap at least ``threshold``.
-
-    Uses prefix filtering (tokens ordered rare-first; two sets reaching the threshold must
-    share a token in their prefixes), so it stays near-linear on large banks.
-    """
-    sets = [_content_words(text) for text in texts]
-    frequency: dict[str, int] = defaultdict(int)
-    for words in sets:
-        for word in words:
-            frequency[word] += 1
-    index: dict[str, list[int]] = defaultdict(list)
-    pairs = []
-    for i, words in enumerate(sets):
-        if not words:
-            continue
-        ordered = sorted(words, key=lambda w: (frequency[w], w))
-        prefix = len(ordered) - math.ceil(threshold * len(ordered)) + 1
-        candidates: set[int] = set()
-        for word in ordered[:prefix]:
-            candidates.update(index[word])
-            index[word].append(i)
-        for j in sorted(candidates):
-            other = sets[j]
-            score = len(words & other) / len(words | other)
-            if score >= threshold:
-                pairs.append((j, i, score))
-    return pairs
-
-
-def check_near_duplicates(questions: Sequence[Question], d: Diagnostics) -> None:
-    """W101 for every pair of active questions asking nearly the same thing."""
-    active = [q for q in questions if not q.retired]
-    for i, j, score in near_duplicates([q.question for q in active]):
-        first, second = active[i], active[j]
-        d.add(
-            second.where("question"),
-            "W101",
-            f"question '{second.id}' nearly repeats '{first.id}' at {first.where('question')}"
-            f" ({score:.0%} of content words shared)",
-        )
-
-
 def validate(
     raw: RawSource,
     d: Diagnostics,
@@ -625,11 +564,3 @@ def validate(
                 f"question '{question.id}' has no topic tag; add 'tags:' or a taxonomy rule",
             )
     return Bank(deck, taxonomy, tagged)
-
-
-_STOPWORDS = frozenset(
-    "a an the is are was were be been of in on at to for and or with what which who "
-    "does do did can could would should will you your we our it its this that these "
-    "those there their explain describe discuss mean meaning by about as from into some "
-    "any".split()
-)
