@@ -1,7 +1,8 @@
 """The tool as a user installs it: the wheel in a fresh virtual environment, used outside
-this checkout (``exporter init`` then ``exporter build``); the build backend writes nothing
-into ``build/``; an unusable installation exits 2; the dependency internals the PDF
-renderer relies on still exist in the pinned releases, and their fallbacks work."""
+this checkout (``exporter init``, ``exporter build``, an ``exporter sync`` dry run); the
+build backend writes nothing into ``build/``; an unusable installation exits 2; the
+dependency internals the PDF renderer relies on still exist in the pinned releases, and
+their fallbacks work."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def test_the_wheel_works_in_a_fresh_venv_outside_the_checkout(tmp_path: Path) ->
     venv = tmp_path / "venv"
     assert _run([sys.executable, "-m", "venv", str(venv)], tmp_path).returncode == 0
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    installed = _run([*pip, "-c", str(REPO / "requirements.lock"), str(wheel)], tmp_path, 900)
+    installed = _run([*pip, "-c", str(REPO / "requirements.lock"), f"{wheel}[sync]"], tmp_path, 900)
     assert installed.returncode == 0, installed.stderr[-2000:]
     exporter = str(venv / "bin" / "exporter")
 
@@ -101,6 +102,18 @@ def test_the_wheel_works_in_a_fresh_venv_outside_the_checkout(tmp_path: Path) ->
     finally:
         col.close()
 
+    # `exporter sync --dry-run` from the wheel (its `sync` extra) against an empty
+    # collection: it reads the real collection, says what it would add, changes nothing
+    (tmp_path / "empty").mkdir()
+    empty = tmp_path / "empty" / "collection.anki2"
+    Collection(str(empty)).close()
+    before = empty.read_bytes()
+    dry = _run([exporter, "sync", "--dry-run", "--collection", str(empty)], bank)
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run" in dry.stdout and "1 added" in dry.stdout, dry.stdout
+    assert "nothing changed" in dry.stdout
+    assert empty.read_bytes() == before
+
     # an installation without its templates is an install problem: exit 2, one line
     site = Path(where.stdout.strip()).parent
     (site / "templates" / "anki" / "back.html").unlink()
@@ -108,14 +121,6 @@ def test_the_wheel_works_in_a_fresh_venv_outside_the_checkout(tmp_path: Path) ->
     assert broken.returncode == 2, broken.stderr
     lines = broken.stderr.strip().splitlines()
     assert len(lines) == 1 and "templates" in lines[0] and "reinstall" in lines[0], lines
-
-
-@pytest.mark.skip(
-    reason="TODO(lead): `exporter sync` is not on this branch; once merged, run "
-    "`exporter sync --dry-run` from the wheel's venv against an empty collection"
-)
-def test_the_wheel_sync_dry_run_against_an_empty_collection() -> None:  # pragma: no cover
-    """Placeholder for the sync helper's command, in the same fresh venv as above."""
 
 
 def test_incomplete_builtin_templates_exit_2_with_one_line(

@@ -85,6 +85,8 @@ def main() -> None:
       exporter validate               every problem, located, in one run
       exporter diff                   what changed, and what Anki will do
       exporter build                  rebuild what is stale into build/
+      exporter sync --dry-run         what applying it to your Anki collection would do
+      exporter sync                   apply it (Anki closed): your tags and history kept
       exporter watch                  rebuild on every save
 
     \b
