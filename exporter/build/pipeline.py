@@ -26,6 +26,7 @@ from exporter.core.output import OutputSet, write_all
 TARGETS: dict[str, str] = {
     "anki": "exporter.render.anki.package:render",
     "cheatsheet": "exporter.render.pdf.cheatsheet:render_cheatsheet",
+    "guide": "exporter.render.pdf.guide:render_guide",
     "flashcards": "exporter.render.pdf.flashcards:render_flashcards",
     "quiz": "exporter.render.pdf.quiz:render_quiz",
 }
@@ -150,11 +151,11 @@ def _record_content(
     }
 
 
-PDF_TARGETS = ("cheatsheet", "flashcards", "quiz")
+PDF_TARGETS = ("cheatsheet", "guide", "flashcards", "quiz")
 """The PDF targets (``-t pdf``)."""
 PARALLEL_TARGETS = frozenset(PDF_TARGETS)
 """Targets heavy enough (WeasyPrint layout) to be worth a process of their own."""
-ALWAYS_LAY_OUT = frozenset({"cheatsheet", "quiz"})
+ALWAYS_LAY_OUT = frozenset({"cheatsheet", "guide", "quiz"})
 """PDF targets that lay pages out on every build (flashcards reuse cached sheets)."""
 
 

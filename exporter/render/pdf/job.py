@@ -86,12 +86,15 @@ class PdfJob:
 
     def html(self, rendered: RenderedQuestion, name: str) -> Markup:
         """One field's HTML ready for the PDF: images made absolute, formulas drawn."""
-        text: str = getattr(rendered, f"{name}_html")
+        return self.fragment(getattr(rendered, f"{name}_html"), rendered.question, name)
+
+    def fragment(self, text: str, question: Question, name: str) -> Markup:
+        """Any HTML from a question's field ready for the PDF (images made absolute,
+        formulas drawn); a formula that cannot be drawn is E011 at that field."""
         if not text:
             return Markup("")
         if "<img" in text:
             text = _IMG_SRC.sub(self._absolute_image, text)
-        question = rendered.question
 
         def failed(latex: str, why: str) -> None:
             self.context.diagnostics.add(
@@ -218,7 +221,12 @@ class PdfJob:
         deck = self.context.bank.deck
         seconds = self.context.content_time()
         when = datetime.fromtimestamp(seconds, timezone.utc) if seconds > 0 else None
-        titles = {"cheatsheet": "Cheat sheet", "flashcards": "Flashcards", "quiz": "Quiz"}
+        titles = {
+            "cheatsheet": "Cheat sheet",
+            "guide": "Guide",
+            "flashcards": "Flashcards",
+            "quiz": "Quiz",
+        }
         return {
             "deck": deck,
             "lang": "en",

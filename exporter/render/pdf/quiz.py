@@ -9,7 +9,7 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from exporter.render.pdf.cheatsheet import (
+from exporter.render.pdf.guide import (
     SEGMENT_MAX_ENTRIES,
     SHORT_ENTRY_CHARS,
 )
