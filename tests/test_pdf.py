@@ -71,7 +71,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> SmallBuild:
     source = root / "source"
     shutil.copytree(SMALL, source)
     out = root / "build"
-    result = run_build(source, out, ("cheatsheet", "flashcards", "quiz"), details=True)
+    result = run_build(source, out, ("cheatsheet", "guide", "flashcards", "quiz"), details=True)
     assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
     assert result.project is not None and result.project.bank is not None
     questions = result.project.bank.questions
@@ -92,8 +92,8 @@ def prefix(question: Any) -> str:
 # Cheat sheet
 
 
-def test_cheatsheet_has_every_active_question_once(small: SmallBuild) -> None:
-    text = " ".join(page_texts(small.pdf("cheatsheet")))
+def test_guide_has_every_active_question_once(small: SmallBuild) -> None:
+    text = " ".join(page_texts(small.pdf("guide")))
     assert len(small.active) == 9
     for question in small.active:
         assert text.count(prefix(question)) == 1, question.id
@@ -101,19 +101,17 @@ def test_cheatsheet_has_every_active_question_once(small: SmallBuild) -> None:
         assert prefix(question) not in text
 
 
-def test_cheatsheet_contents_page_numbers_header_and_footer(
-    small: SmallBuild, tmp_path: Path
-) -> None:
+def test_guide_contents_page_numbers_header_and_footer(small: SmallBuild, tmp_path: Path) -> None:
     result = run_build(
         small.source,
         tmp_path,
-        ("cheatsheet",),
+        ("guide",),
         details=True,
         columns=1,
         orientation="landscape",
     )
     assert not result.diagnostics.failed()
-    path = tmp_path / "pdf-small-cheatsheet.pdf"
+    path = tmp_path / "pdf-small-guide.pdf"
     pages = page_texts(path)
     assert len(pages) == 2, "one landscape column makes the small bank two pages long"
     assert PdfReader(path).pages[0].mediabox.width > PdfReader(path).pages[0].mediabox.height
@@ -137,7 +135,7 @@ def test_cheatsheet_contents_page_numbers_header_and_footer(
     assert re.search(r"PDF Test Deck Advanced · \w+ topic", pages[1])  # deck title, section
 
 
-def test_cheatsheet_has_no_dotted_or_dashed_lines() -> None:
+def test_pdfs_have_no_dotted_or_dashed_lines() -> None:
     css = "".join(p.read_text() for p in (REPO_ROOT / "templates" / "pdf").glob("*"))
     assert not re.search(r"\b(dotted|dashed)\b", re.sub(r"/\*.*?\*/", "", css, flags=re.S))
     assert "column-fill: auto" in css
@@ -402,7 +400,7 @@ def test_two_builds_give_identical_bytes(small: SmallBuild, tmp_path: Path) -> N
     command += ["--source", str(small.source), "--out", str(out)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    for name in ("cheatsheet", "flashcards", "quiz"):
+    for name in ("cheatsheet", "guide", "flashcards", "quiz"):
         first = small.pdf(name).read_bytes()
         second = (out / f"pdf-small-{name}.pdf").read_bytes()
         assert first == second, name
@@ -453,7 +451,7 @@ def test_user_template_references_are_refused_with_w107(small: SmallBuild, tmp_p
         + '\nbody { background-image: url("file:///etc/passwd"); }\n'
     )
     request = BuildRequest(
-        source=small.source, out=tmp_path / "out", targets=("cheatsheet",), templates=templates
+        source=small.source, out=tmp_path / "out", targets=("guide",), templates=templates
     )
     result = build(request)
     refused = [d for d in result.diagnostics if d.code == "W107"]
@@ -461,7 +459,7 @@ def test_user_template_references_are_refused_with_w107(small: SmallBuild, tmp_p
     assert "http://example.com/x.css" in messages and "file:///etc/passwd" in messages
     assert all(d.location.path.endswith("base.css") for d in refused)
     assert {d.location.line for d in refused} >= {1}
-    assert (tmp_path / "out" / "pdf-small-cheatsheet.pdf").is_file()
+    assert (tmp_path / "out" / "pdf-small-guide.pdf").is_file()
 
 
 def test_template_error_is_e019_and_nothing_is_written(small: SmallBuild, tmp_path: Path) -> None:
@@ -496,7 +494,7 @@ def test_template_runtime_error_is_e019_at_its_line(small: SmallBuild, tmp_path:
 
 
 def test_source_images_are_embedded(small: SmallBuild) -> None:
-    with pdfplumber.open(small.pdf("cheatsheet")) as pdf:
+    with pdfplumber.open(small.pdf("guide")) as pdf:
         assert sum(len(page.images) for page in pdf.pages) == 1
     with pdfplumber.open(small.pdf("flashcards")) as pdf:
         assert sum(len(page.images) for page in pdf.pages) == 1
@@ -573,17 +571,28 @@ def test_formula_ziamath_cannot_draw_is_e011(make_source: Any, tmp_path: Path) -
   tags: [math]
 """
     source = make_source(questions)
-    result = run_build(source, tmp_path / "build", ("cheatsheet",))
+    result = run_build(source, tmp_path / "build", ("guide",))
     errors = [d for d in result.diagnostics if d.code == "E011"]
     assert len(errors) == 1 and errors[0].location.line == 4
     assert "\\frac{a}" in errors[0].message
-    assert not (tmp_path / "build" / "test-deck-cheatsheet.pdf").exists()
+    assert not (tmp_path / "build" / "test-deck-guide.pdf").exists()
 
 
 def test_weasyprint_is_not_imported_by_the_module() -> None:
     modules = ", ".join(
         f"exporter.render.pdf.{name}"
-        for name in ("cheatsheet", "flashcards", "quiz", "paged", "job", "math", "fit")
+        for name in (
+            "cheatsheet",
+            "guide",
+            "packing",
+            "mathtext",
+            "flashcards",
+            "quiz",
+            "paged",
+            "job",
+            "math",
+            "fit",
+        )
     )
     code = f"import sys, {modules}; print('weasyprint' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -614,8 +623,8 @@ def test_weasyprint_import_helper_restores_ctypes_and_keeps_font_subsetting() ->
 # Segments: documents laid out in parts, with a frame for page numbers, contents and links
 
 
-def test_cheatsheet_segments_cut_at_sections_then_topics() -> None:
-    from exporter.render.pdf.cheatsheet import cheatsheet_segments
+def test_guide_segments_cut_at_sections_then_topics() -> None:
+    from exporter.render.pdf.guide import guide_segments
 
     def section(name: str, *sizes: int) -> dict[str, Any]:
         topics = [
@@ -625,13 +634,13 @@ def test_cheatsheet_segments_cut_at_sections_then_topics() -> None:
         return {"id": name, "title": name.title(), "topics": topics}
 
     small = [section("basic", 3, 4), section("advanced", 5)]
-    assert len(cheatsheet_segments(small)) == 1  # a small bank stays one flowing document
+    assert len(guide_segments(small)) == 1  # a small bank stays one flowing document
     three = [section("basic", 10, 15), section("middle", 30), section("advanced", 22)]
-    segments = cheatsheet_segments(three)
+    segments = guide_segments(three)
     assert [s["size"] for s in segments] == [25, 30, 22]
     assert [s["continued"] for s in segments] == ["", "", ""]
     long = [section("basic", 100, 100, 400)]
-    segments = cheatsheet_segments(long, low=20, high=150)
+    segments = guide_segments(long, low=20, high=150)
     assert [s["size"] for s in segments] == [100, 100, 150, 150, 100]
     assert segments[0]["sections"][0]["title"] == "Basic"
     assert [s["continued"] for s in segments[1:]] == ["Basic"] * 4
@@ -657,9 +666,9 @@ def test_contents_links_and_outline_point_at_the_right_pages(tmp_path: Path) -> 
     from conftest import copy_bank
 
     source = copy_bank(tmp_path)
-    result = run_build(source, tmp_path / "out", ("cheatsheet",))
+    result = run_build(source, tmp_path / "out", ("guide",))
     assert not result.diagnostics.failed()
-    path = tmp_path / "out" / "deep-learning-cheatsheet.pdf"
+    path = tmp_path / "out" / "deep-learning-guide.pdf"
     reader = PdfReader(path)
     texts = [normalized(page.extract_text()) for page in reader.pages]
     page_of = {id(page.indirect_reference.get_object()): n for n, page in enumerate(reader.pages)}
@@ -717,9 +726,9 @@ def test_web_links_in_answers_survive_stacking(tmp_path: Path) -> None:
     questions.write_text(
         text.replace(marker, marker + "    See [the docs](https://example.org/guide).\n", 1)
     )
-    result = run_build(source, tmp_path / "out", ("cheatsheet", "quiz"))
+    result = run_build(source, tmp_path / "out", ("guide", "quiz"))
     assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
-    for name in ("cheatsheet", "quiz"):
+    for name in ("guide", "quiz"):
         reader = PdfReader(tmp_path / "out" / f"pdf-small-{name}.pdf")
         uris = [
             a.get_object()["/A"].get("/URI")
@@ -739,16 +748,16 @@ def test_a_template_whose_frame_breaks_the_page_count_is_e019(tmp_path: Path) ->
     source = copy_bank(tmp_path)
     templates = tmp_path / "templates"
     (templates / "pdf").mkdir(parents=True)
-    (templates / "pdf" / "cheatsheet.html.j2").write_text(
+    (templates / "pdf" / "guide.html.j2").write_text(
         "<html><body>{% for s in sections %}<p>{{ s.title }}</p>{% endfor %}"
         '<div style="break-before: page">end</div></body></html>\n'
     )
     out = tmp_path / "out"
-    request = BuildRequest(source=source, out=out, targets=("cheatsheet",), templates=templates)
+    request = BuildRequest(source=source, out=out, targets=("guide",), templates=templates)
     result = build(request)
     errors = [d for d in result.diagnostics if d.code == "E019"]
     assert len(errors) == 1, [d.format() for d in result.diagnostics]
-    assert errors[0].location.path == str(templates / "pdf" / "cheatsheet.html.j2")
+    assert errors[0].location.path == str(templates / "pdf" / "guide.html.j2")
     assert "frame" in errors[0].message
     assert not list(out.glob("*.pdf"))
 
@@ -765,7 +774,7 @@ def test_refused_references_are_reported_again_on_a_cached_rebuild(tmp_path: Pat
         builtin + '\nbody { background-image: url("http://example.com/bg.png"); }\n'
     )
     out = tmp_path / "out"
-    targets = ("cheatsheet", "flashcards", "quiz")
+    targets = ("cheatsheet", "guide", "flashcards", "quiz")
     for attempt in range(2):
         if attempt:  # any edit makes the targets stale; unchanged parts come from the cache
             questions = sorted((source / "questions").glob("*.yaml"))[-1]

@@ -311,9 +311,15 @@ def _measure(job: PdfJob, values: dict[str, Any], size: float) -> dict[str, floa
         else:
             missing.append((key, one))
     if missing:
-        from exporter.core.workers import fork_map
+        from exporter.core.workers import fork_map, worker_count
 
-        results = fork_map(lambda item: _measure_one(job, *item[1]), missing)
+        def run(item: tuple[str, tuple[str, str]]) -> tuple[dict[str, float], list[str]]:
+            return _measure_one(job, *item[1])
+
+        if worker_count(len(missing)) > 1:
+            results = fork_map(run, missing)
+        else:
+            results = [run(item) for item in missing]
         for (key, _), (found, refused) in zip(missing, results, strict=True):
             heights.update(found)
             job.refused.extend(refused)

@@ -262,6 +262,9 @@ def _simple(tokens: list[str]) -> bool:
 
 def plain(latex: str) -> str:
     """A readable one-line text form of any formula (for the text layer of a drawing)."""
+    frac = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+    while frac.search(latex):
+        latex = frac.sub(r"(\1)/(\2)", latex)
     out = []
     for token in _TOKEN.findall(latex):
         if token.startswith("\\"):

@@ -64,9 +64,7 @@ def measuring_pages(
     pages = []
     for start in range(0, len(copies), grid.per_page):
         items = [
-            card_item(
-                card, side, grid.front(i), key, size_index=index, scale=grid.type_scale
-            )
+            card_item(card, side, grid.front(i), key, size_index=index, scale=grid.type_scale)
             for i, (key, side, card, index) in enumerate(copies[start : start + grid.per_page])
         ]
         pages.append(sheet_page("front", items, []))
@@ -151,12 +149,8 @@ def calibration_sheets(grid: CardGrid) -> list[dict[str, Any]]:
         mark(cx + mm - line / 2, ruler_y - size, line, size)  # ticks above the ruler
         mark(ruler_x, cy + mm - line / 2, size, line)  # ticks right of the ruler
         if mm % 5 == 0:
-            labels.append(
-                {"x": cx + mm, "y": ruler_y + 1.2, "text": _signed(sx * mm)}
-            )
-            labels.append(
-                {"x": ruler_x + 7, "y": cy + mm - 0.9, "text": _signed(sy * mm)}
-            )
+            labels.append({"x": cx + mm, "y": ruler_y + 1.2, "text": _signed(sx * mm)})
+            labels.append({"x": ruler_x + 7, "y": cy + mm - 0.9, "text": _signed(sy * mm)})
     edge = "long" if grid.flip == "long" else "short"
     text = Markup(
         "<h2>Duplex calibration</h2>"
