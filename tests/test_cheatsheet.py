@@ -115,9 +115,7 @@ def test_no_panel_starts_in_the_last_tenth_of_a_column(bank: Sheet) -> None:
     with pdfplumber.open(bank.path) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
             _left, top, _right, bottom = text_area(page)
-            heads = [
-                r for r in page.rects if r.get("fill") and r["height"] < 20 and _is_head_colour(r)
-            ]
+            heads = head_rects(page)
             assert heads, number
             for rect in heads:
                 assert rect["top"] < top + 0.9 * (bottom - top), (number, rect["top"])
