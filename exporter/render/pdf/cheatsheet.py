@@ -33,6 +33,7 @@ from markupsafe import Markup
 
 from exporter.core.cache import content_key
 from exporter.render.pdf.job import PAPER_MM, PdfJob, anchor_slug, first_topic, render_version
+from exporter.render.pdf.mathtext import to_html
 from exporter.render.pdf.packing import Block, Packed, pack
 from exporter.text import markup
 
@@ -459,9 +460,10 @@ def _extra(job: PdfJob, rendered: RenderedQuestion) -> tuple[Markup, str]:
                 signature = _signature(latex)
                 if key_math and (signature in key_math or key_math in signature):
                     continue
-                drawn = job.math.formula(latex, True)
-                if isinstance(drawn, str) or drawn.width > WIDE_FORMULA:
-                    continue
+                if to_html(latex) is None:  # drawn: only if it can be read at column width
+                    drawn = job.math.formula(latex, True)
+                    if isinstance(drawn, str) or drawn.width > WIDE_FORMULA:
+                        continue
                 return Markup(job.fragment(match.group("math"), question, name)), "math"
             if match.group("table") is not None:
                 table = match.group("table")
