@@ -85,7 +85,6 @@ QUESTIONS_YAML = """\
   level: basic
   question: What is dropout?
   answer: Randomly zeroing activations during training.
-  key: Randomly zeroing activations while training.
   seed: [1]
 
 - id: momentum
@@ -94,7 +93,6 @@ QUESTIONS_YAML = """\
   answer: |
     It keeps a running average of past gradients,
     which smooths the updates.
-  key: A running average of past gradients smooths the updates.
   details: |
     $v_t = \\beta v_{t-1} + g_t$
   tags: [math]

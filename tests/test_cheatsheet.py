@@ -217,6 +217,17 @@ def test_key_rules_w108_and_w109_are_located(tmp_path: Path) -> None:
     found = {d.code: d for d in diagnostics if d.code in ("W108", "W109")}
     assert found["W108"].location.line == 5 and "31 words" in found["W108"].message
     assert found["W109"].location.line == 7  # the question's "- id:" line
+    keyless = write_source(
+        tmp_path / "keyless",
+        """\
+- id: momentum
+  level: basic
+  question: What does momentum do?
+  answer: It smooths the updates.
+""",
+    )
+    _bank, diagnostics = load_bank(keyless)
+    assert "W109" not in [d.code for d in diagnostics]  # a bank without keys is not nagged
 
 
 def test_a_card_without_key_shows_its_first_sentence(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ def make(root: Path) -> None:
     assert len(answer) == 100_000
     path.write_text(
         "- id: long\n  level: basic\n  question: Why is this answer so long?\n"
-        f"  answer: {answer.strip()}\n  key: One answer far too long for a card.\n"
-        "  tags: [regularization]\n",
+        f"  answer: {answer.strip()}\n  tags: [regularization]\n",
         encoding="utf-8",
     )
