@@ -364,6 +364,10 @@ def test_guide_code_blocks_never_split_and_formulas_have_text(tmp_path: Path) ->
             assert all(
                 c["x0"] >= 11 * MM - 1 and c["x1"] <= width - 11 * MM + 1 for c in page.chars
             )
+    with pdfplumber.open(path) as pdf:  # the running head names level and topic on every page
+        for number, page in enumerate(pdf.pages[1:], start=2):
+            head = " ".join(w["text"] for w in page.extract_words() if w["top"] < 14 * MM)
+            assert re.search(r"(Basic|Intermediate|Advanced) · \w", head), (number, head)
     for (_, last_code), (first_code, _) in itertools.pairwise(ends):
         assert not (last_code and first_code), "a code block continues in the next column"
     text = " ".join(page.extract_text() or "" for page in PdfReader(path).pages)
