@@ -151,11 +151,11 @@ def test_pdf_targets_rendered_in_parallel_match_one_by_one(tmp_path):
     assert cli("build", "-t", "anki", "--source", str(source), "--out", str(apart)).exit_code == 0
     result = cli("build", "-t", "pdf", "--source", str(source), "--out", str(together))
     assert result.exit_code == 0, result.output
-    for target in ("cheatsheet", "flashcards", "quiz"):
+    for target in ("cheatsheet", "guide", "flashcards", "quiz"):
         one = cli("build", "-t", target, "--source", str(source), "--out", str(apart))
         assert one.exit_code == 0, one.output
     names = sorted(p.name for p in together.glob("*.pdf"))
-    assert len(names) == 3
+    assert len(names) == 4
     for name in names:
         assert (together / name).read_bytes() == (apart / name).read_bytes(), name
 
@@ -272,16 +272,18 @@ def test_flashcard_sheets_do_not_depend_on_how_they_are_batched(tmp_path, monkey
     assert (tmp_path / "batched" / name).read_bytes() == (tmp_path / "single" / name).read_bytes()
 
 
-def test_an_edit_re_lays_out_one_segment_of_the_cheat_sheet_and_quiz(tmp_path):
-    """The cheat sheet and quiz are laid out in segments cached by their HTML: editing one
-    answer re-lays out the cheat-sheet segment and the answer-key segment holding it, and
-    the results are byte-identical to builds from scratch of the edited bank."""
+def test_an_edit_re_lays_out_one_segment_of_the_guide_and_quiz(tmp_path):
+    """The guide and quiz are laid out in segments cached by their HTML: editing one
+    answer re-lays out the guide segment and the answer-key segment holding it, and
+    the results (and the cheat sheet, packed anew) are byte-identical to builds from
+    scratch of the edited bank."""
     out, cold, stored, added = _edit_and_rebuild(
-        tmp_path, ["cheatsheet", "quiz"], "pdf-segments-*/*.bin"
+        tmp_path, ["guide", "quiz", "cheatsheet"], "pdf-segments-*/*.bin"
     )
-    assert stored >= 5  # three levels of the cheat sheet, questions and key of the quiz
+    assert stored >= 5  # three levels of the guide, questions and key of the quiz
     assert added == 2
-    for name in ("deep-learning-cheatsheet.pdf", "deep-learning-quiz.pdf"):
+    names = ("deep-learning-guide.pdf", "deep-learning-quiz.pdf", "deep-learning-cheatsheet.pdf")
+    for name in names:
         assert (out / name).read_bytes() == (cold / name).read_bytes(), name
 
 
@@ -289,10 +291,11 @@ def test_segments_laid_out_in_one_process_match_the_parallel_ones(tmp_path, monk
     import exporter.core.workers as parallel
 
     source = copy_bank(tmp_path)
-    args = ["build", "-t", "cheatsheet", "-t", "quiz", "--source", str(source)]
+    args = ["build", "-t", "guide", "-t", "quiz", "-t", "cheatsheet", "--source", str(source)]
     assert cli(*args, "--out", str(tmp_path / "parallel")).exit_code == 0
     monkeypatch.setattr(parallel, "worker_count", lambda jobs, limit=4: 1)
     assert cli(*args, "--out", str(tmp_path / "serial")).exit_code == 0
-    for name in ("deep-learning-cheatsheet.pdf", "deep-learning-quiz.pdf"):
+    names = ("deep-learning-guide.pdf", "deep-learning-quiz.pdf", "deep-learning-cheatsheet.pdf")
+    for name in names:
         one, two = tmp_path / "parallel" / name, tmp_path / "serial" / name
         assert one.read_bytes() == two.read_bytes(), name

@@ -71,7 +71,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> SmallBuild:
     source = root / "source"
     shutil.copytree(SMALL, source)
     out = root / "build"
-    result = run_build(source, out, ("cheatsheet", "flashcards", "quiz"), details=True)
+    result = run_build(source, out, ("cheatsheet", "guide", "flashcards", "quiz"), details=True)
     assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
     assert result.project is not None and result.project.bank is not None
     questions = result.project.bank.questions
@@ -92,8 +92,8 @@ def prefix(question: Any) -> str:
 # Cheat sheet
 
 
-def test_cheatsheet_has_every_active_question_once(small: SmallBuild) -> None:
-    text = " ".join(page_texts(small.pdf("cheatsheet")))
+def test_guide_has_every_active_question_once(small: SmallBuild) -> None:
+    text = " ".join(page_texts(small.pdf("guide")))
     assert len(small.active) == 9
     for question in small.active:
         assert text.count(prefix(question)) == 1, question.id
@@ -101,19 +101,17 @@ def test_cheatsheet_has_every_active_question_once(small: SmallBuild) -> None:
         assert prefix(question) not in text
 
 
-def test_cheatsheet_contents_page_numbers_header_and_footer(
-    small: SmallBuild, tmp_path: Path
-) -> None:
+def test_guide_contents_page_numbers_header_and_footer(small: SmallBuild, tmp_path: Path) -> None:
     result = run_build(
         small.source,
         tmp_path,
-        ("cheatsheet",),
+        ("guide",),
         details=True,
         columns=1,
         orientation="landscape",
     )
     assert not result.diagnostics.failed()
-    path = tmp_path / "pdf-small-cheatsheet.pdf"
+    path = tmp_path / "pdf-small-guide.pdf"
     pages = page_texts(path)
     assert len(pages) == 2, "one landscape column makes the small bank two pages long"
     assert PdfReader(path).pages[0].mediabox.width > PdfReader(path).pages[0].mediabox.height
@@ -137,7 +135,7 @@ def test_cheatsheet_contents_page_numbers_header_and_footer(
     assert re.search(r"PDF Test Deck Advanced · \w+ topic", pages[1])  # deck title, section
 
 
-def test_cheatsheet_has_no_dotted_or_dashed_lines() -> None:
+def test_pdfs_have_no_dotted_or_dashed_lines() -> None:
     css = "".join(p.read_text() for p in (REPO_ROOT / "templates" / "pdf").glob("*"))
     assert not re.search(r"\b(dotted|dashed)\b", re.sub(r"/\*.*?\*/", "", css, flags=re.S))
     assert "column-fill: auto" in css
@@ -205,7 +203,7 @@ def test_flashcard_page_count_and_texts(small: SmallBuild) -> None:
     for question in small.active:
         assert prefix(question) in fronts, question.id
         assert prefix(question) not in backs
-        assert question.id in fronts and question.id in backs
+        assert question.id not in fronts and question.id in backs  # ids give answers away
     for question in small.retired:
         assert question.id not in fronts + backs
 
@@ -380,11 +378,14 @@ def test_quiz_numbers_lines_and_answer_key_on_a_new_page(small: SmallBuild) -> N
     lines = numbered_lines(path, key_page)
     by_id = {q.id: q for q in small.active}
     for number, question_id in enumerate(order, start=1):
+        question = normalized(by_id[question_id].question)
+        if "$" not in question[:30]:
+            first_words = " ".join(question.split()[:3])
+            assert lines[number].startswith(first_words), (number, question_id, lines[number])
         answer = normalized(by_id[question_id].answer)
         if "$" not in answer[:30] and not answer.startswith("-"):
-            first_words = " ".join(answer.split()[:3])
-            assert lines[number].startswith(first_words), (number, question_id, lines[number])
-        assert prefix(by_id[question_id]) not in key
+            assert " ".join(answer.split()[:3]) in normalized(key), question_id
+        assert prefix(by_id[question_id]) in key  # each key entry repeats its question
     with pdfplumber.open(path) as pdf:
         ruled = [r for r in pdf.pages[0].rects if r["x1"] - r["x0"] > 300]
         assert len(ruled) >= 3 * min(len(order), 3), "ruled answer lines under the questions"
@@ -402,7 +403,7 @@ def test_two_builds_give_identical_bytes(small: SmallBuild, tmp_path: Path) -> N
     command += ["--source", str(small.source), "--out", str(out)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    for name in ("cheatsheet", "flashcards", "quiz"):
+    for name in ("cheatsheet", "guide", "flashcards", "quiz"):
         first = small.pdf(name).read_bytes()
         second = (out / f"pdf-small-{name}.pdf").read_bytes()
         assert first == second, name
@@ -453,7 +454,7 @@ def test_user_template_references_are_refused_with_w107(small: SmallBuild, tmp_p
         + '\nbody { background-image: url("file:///etc/passwd"); }\n'
     )
     request = BuildRequest(
-        source=small.source, out=tmp_path / "out", targets=("cheatsheet",), templates=templates
+        source=small.source, out=tmp_path / "out", targets=("guide",), templates=templates
     )
     result = build(request)
     refused = [d for d in result.diagnostics if d.code == "W107"]
@@ -461,7 +462,7 @@ def test_user_template_references_are_refused_with_w107(small: SmallBuild, tmp_p
     assert "http://example.com/x.css" in messages and "file:///etc/passwd" in messages
     assert all(d.location.path.endswith("base.css") for d in refused)
     assert {d.location.line for d in refused} >= {1}
-    assert (tmp_path / "out" / "pdf-small-cheatsheet.pdf").is_file()
+    assert (tmp_path / "out" / "pdf-small-guide.pdf").is_file()
 
 
 def test_template_error_is_e019_and_nothing_is_written(small: SmallBuild, tmp_path: Path) -> None:
@@ -496,7 +497,7 @@ def test_template_runtime_error_is_e019_at_its_line(small: SmallBuild, tmp_path:
 
 
 def test_source_images_are_embedded(small: SmallBuild) -> None:
-    with pdfplumber.open(small.pdf("cheatsheet")) as pdf:
+    with pdfplumber.open(small.pdf("guide")) as pdf:
         assert sum(len(page.images) for page in pdf.pages) == 1
     with pdfplumber.open(small.pdf("flashcards")) as pdf:
         assert sum(len(page.images) for page in pdf.pages) == 1
@@ -527,7 +528,7 @@ def test_inline_math_sits_on_the_baseline_and_scales_with_the_text() -> None:
     renderer = MathRenderer(Cache(None))
     errors: list[tuple[str, str]] = []
     html = renderer.replace(
-        '<p>a <span class="math math-inline">\\(y_i\\)</span> b</p>'
+        '<p>a <span class="math math-inline">\\(\\frac{y_i}{2^k}\\)</span> b</p>'
         '<div class="math math-display">\\[\\frac{a}{b}\\]</div>',
         lambda latex, why: errors.append((latex, why)),
     )
@@ -536,9 +537,10 @@ def test_inline_math_sits_on_the_baseline_and_scales_with_the_text() -> None:
     found = re.search(r"width:([\d.]+)em;height:([\d.]+)em;vertical-align:(-[\d.]+)em", inline)
     assert found
     width, height, align = (float(v) for v in found.groups())
-    assert 0.5 < height < 2 and 0 < width < 3  # about one em: follows the font size
-    assert -0.6 < align < -0.1  # y and the subscript reach below the baseline
+    assert 1 < height < 3 and 0 < width < 3  # a fraction of about two em: follows the text
+    assert -1.2 < align < -0.2  # the denominator reaches below the baseline
     assert "vertical-align" not in display and "height" not in display
+    assert re.findall(r'class="math-layer"[^>]*>([^<]*)<', html)[0] == "(y_i)/(2^k)"
     svg = renderer.formula("y_i", False)
     assert not isinstance(svg, str) and "<symbol" not in svg.svg and " id=" not in svg.svg
 
@@ -548,16 +550,16 @@ def test_math_is_cached_by_content_and_failures_fall_back_to_source() -> None:
     first = MathRenderer(cache)
     errors: list[tuple[str, str]] = []
     html = first.replace(
-        '<span class="math math-inline">\\(x^2\\)</span> and '
+        '<span class="math math-inline">\\(\\sqrt[3]{x}\\)</span> and '
         '<span class="math math-inline">\\(\\frac{a}\\)</span>',
         lambda latex, why: errors.append((latex, why)),
     )
-    assert first.drawn == 2 and len(cache.data[CACHE_NAMESPACE]) == 2
+    assert first.drawn == 2 and len(cache.data[CACHE_NAMESPACE]) == 2  # none set as text
     assert [latex for latex, _ in errors] == ["\\frac{a}"]
     assert "<code>\\(\\frac{a}\\)</code>" in html
     second = MathRenderer(cache)
     again = second.replace(
-        '<span class="math math-inline">\\(x^2\\)</span> and '
+        '<span class="math math-inline">\\(\\sqrt[3]{x}\\)</span> and '
         '<span class="math math-inline">\\(\\frac{a}\\)</span>',
         lambda latex, why: errors.append((latex, why)),
     )
@@ -573,17 +575,28 @@ def test_formula_ziamath_cannot_draw_is_e011(make_source: Any, tmp_path: Path) -
   tags: [math]
 """
     source = make_source(questions)
-    result = run_build(source, tmp_path / "build", ("cheatsheet",))
+    result = run_build(source, tmp_path / "build", ("guide",))
     errors = [d for d in result.diagnostics if d.code == "E011"]
     assert len(errors) == 1 and errors[0].location.line == 4
     assert "\\frac{a}" in errors[0].message
-    assert not (tmp_path / "build" / "test-deck-cheatsheet.pdf").exists()
+    assert not (tmp_path / "build" / "test-deck-guide.pdf").exists()
 
 
 def test_weasyprint_is_not_imported_by_the_module() -> None:
     modules = ", ".join(
         f"exporter.render.pdf.{name}"
-        for name in ("cheatsheet", "flashcards", "quiz", "paged", "job", "math", "fit")
+        for name in (
+            "cheatsheet",
+            "guide",
+            "packing",
+            "mathtext",
+            "flashcards",
+            "quiz",
+            "paged",
+            "job",
+            "math",
+            "fit",
+        )
     )
     code = f"import sys, {modules}; print('weasyprint' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -614,8 +627,8 @@ def test_weasyprint_import_helper_restores_ctypes_and_keeps_font_subsetting() ->
 # Segments: documents laid out in parts, with a frame for page numbers, contents and links
 
 
-def test_cheatsheet_segments_cut_at_sections_then_topics() -> None:
-    from exporter.render.pdf.cheatsheet import cheatsheet_segments
+def test_guide_segments_cut_at_sections_then_topics() -> None:
+    from exporter.render.pdf.guide import guide_segments
 
     def section(name: str, *sizes: int) -> dict[str, Any]:
         topics = [
@@ -625,13 +638,13 @@ def test_cheatsheet_segments_cut_at_sections_then_topics() -> None:
         return {"id": name, "title": name.title(), "topics": topics}
 
     small = [section("basic", 3, 4), section("advanced", 5)]
-    assert len(cheatsheet_segments(small)) == 1  # a small bank stays one flowing document
+    assert len(guide_segments(small)) == 1  # a small bank stays one flowing document
     three = [section("basic", 10, 15), section("middle", 30), section("advanced", 22)]
-    segments = cheatsheet_segments(three)
+    segments = guide_segments(three)
     assert [s["size"] for s in segments] == [25, 30, 22]
     assert [s["continued"] for s in segments] == ["", "", ""]
     long = [section("basic", 100, 100, 400)]
-    segments = cheatsheet_segments(long, low=20, high=150)
+    segments = guide_segments(long, low=20, high=150)
     assert [s["size"] for s in segments] == [100, 100, 150, 150, 100]
     assert segments[0]["sections"][0]["title"] == "Basic"
     assert [s["continued"] for s in segments[1:]] == ["Basic"] * 4
@@ -657,9 +670,9 @@ def test_contents_links_and_outline_point_at_the_right_pages(tmp_path: Path) -> 
     from conftest import copy_bank
 
     source = copy_bank(tmp_path)
-    result = run_build(source, tmp_path / "out", ("cheatsheet",))
+    result = run_build(source, tmp_path / "out", ("guide",))
     assert not result.diagnostics.failed()
-    path = tmp_path / "out" / "deep-learning-cheatsheet.pdf"
+    path = tmp_path / "out" / "deep-learning-guide.pdf"
     reader = PdfReader(path)
     texts = [normalized(page.extract_text()) for page in reader.pages]
     page_of = {id(page.indirect_reference.get_object()): n for n, page in enumerate(reader.pages)}
@@ -717,9 +730,9 @@ def test_web_links_in_answers_survive_stacking(tmp_path: Path) -> None:
     questions.write_text(
         text.replace(marker, marker + "    See [the docs](https://example.org/guide).\n", 1)
     )
-    result = run_build(source, tmp_path / "out", ("cheatsheet", "quiz"))
+    result = run_build(source, tmp_path / "out", ("guide", "quiz"))
     assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
-    for name in ("cheatsheet", "quiz"):
+    for name in ("guide", "quiz"):
         reader = PdfReader(tmp_path / "out" / f"pdf-small-{name}.pdf")
         uris = [
             a.get_object()["/A"].get("/URI")
@@ -739,16 +752,16 @@ def test_a_template_whose_frame_breaks_the_page_count_is_e019(tmp_path: Path) ->
     source = copy_bank(tmp_path)
     templates = tmp_path / "templates"
     (templates / "pdf").mkdir(parents=True)
-    (templates / "pdf" / "cheatsheet.html.j2").write_text(
+    (templates / "pdf" / "guide.html.j2").write_text(
         "<html><body>{% for s in sections %}<p>{{ s.title }}</p>{% endfor %}"
         '<div style="break-before: page">end</div></body></html>\n'
     )
     out = tmp_path / "out"
-    request = BuildRequest(source=source, out=out, targets=("cheatsheet",), templates=templates)
+    request = BuildRequest(source=source, out=out, targets=("guide",), templates=templates)
     result = build(request)
     errors = [d for d in result.diagnostics if d.code == "E019"]
     assert len(errors) == 1, [d.format() for d in result.diagnostics]
-    assert errors[0].location.path == str(templates / "pdf" / "cheatsheet.html.j2")
+    assert errors[0].location.path == str(templates / "pdf" / "guide.html.j2")
     assert "frame" in errors[0].message
     assert not list(out.glob("*.pdf"))
 
@@ -765,7 +778,7 @@ def test_refused_references_are_reported_again_on_a_cached_rebuild(tmp_path: Pat
         builtin + '\nbody { background-image: url("http://example.com/bg.png"); }\n'
     )
     out = tmp_path / "out"
-    targets = ("cheatsheet", "flashcards", "quiz")
+    targets = ("cheatsheet", "guide", "flashcards", "quiz")
     for attempt in range(2):
         if attempt:  # any edit makes the targets stale; unchanged parts come from the cache
             questions = sorted((source / "questions").glob("*.yaml"))[-1]

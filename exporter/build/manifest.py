@@ -22,7 +22,8 @@ MAX_HASHED_BYTES = 64 * 1024 * 1024
 
 TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     "anki": ("deck_layout",),
-    "cheatsheet": ("paper", "orientation", "columns", "details", "group_by"),
+    "cheatsheet": ("paper", "orientation", "columns", "pages"),
+    "guide": ("paper", "orientation", "columns", "details", "group_by"),
     "flashcards": ("paper", "per_page", "flip", "offset_x", "offset_y", "calibration"),
     "quiz": ("paper", "seed"),
 }

@@ -24,10 +24,12 @@ from exporter.core.install import builtin_templates
 from exporter.core.model import Bank, Question
 from exporter.core.output import OutputSet, write_all
 from exporter.core.progress import NO_PROGRESS, Progress
+from exporter.core.settings import DEFAULT_TARGETS
 
 TARGETS: dict[str, str] = {
     "anki": "exporter.render.anki.package:render",
     "cheatsheet": "exporter.render.pdf.cheatsheet:render_cheatsheet",
+    "guide": "exporter.render.pdf.guide:render_guide",
     "flashcards": "exporter.render.pdf.flashcards:render_flashcards",
     "quiz": "exporter.render.pdf.quiz:render_quiz",
 }
@@ -60,7 +62,7 @@ class BuildRequest:
 
     source: Path
     out: Path
-    targets: tuple[str, ...] = tuple(TARGETS)
+    targets: tuple[str, ...] = DEFAULT_TARGETS
     templates: Path | None = None
     selection: Selection = Selection()
     options: dict[str, Any] = field(default_factory=dict)
@@ -152,11 +154,11 @@ def _record_content(
     }
 
 
-PDF_TARGETS = ("cheatsheet", "flashcards", "quiz")
+PDF_TARGETS = ("cheatsheet", "guide", "flashcards", "quiz")
 """The PDF targets (``-t pdf``)."""
 PARALLEL_TARGETS = frozenset(PDF_TARGETS)
 """Targets heavy enough (WeasyPrint layout) to be worth a process of their own."""
-ALWAYS_LAY_OUT = frozenset({"cheatsheet", "quiz"})
+ALWAYS_LAY_OUT = frozenset({"cheatsheet", "guide", "quiz"})
 """PDF targets that lay pages out on every build (flashcards reuse cached sheets)."""
 
 

@@ -78,7 +78,8 @@ class Project:
         when there are enough of them to pay for the workers (a cold 10,000-question bank)."""
         missing: dict[str, tuple[str, bool]] = {}
         for q in questions:
-            for text, inline in ((q.question, True), (q.answer, False), (q.details, False)):
+            fields = ((q.question, True), (q.key, True), (q.answer, False), (q.details, False))
+            for text, inline in fields:
                 if text:
                     key = self._field_key(text, inline)
                     if key not in missing and not self.cache.contains("markdown-html", key):
@@ -119,6 +120,7 @@ class Project:
                 self.field(q.question, True).html,
                 self.field(q.answer, False).html,
                 self.field(q.details, False).html if q.details else "",
+                self.field(q.key, True).html if q.key else "",
             )
             for q in questions
         ]

@@ -176,7 +176,8 @@ def stats(settings: Settings, output_format: str) -> int:
     "targets",
     multiple=True,
     type=click.Choice(TARGET_CHOICES),
-    help="What to build (repeatable; 'pdf' = the three PDFs). Default: all.",
+    help="What to build (repeatable; 'pdf' = every PDF, 'all' = everything, the guide "
+    "included). Default: the deck, cheat sheet, flashcards and quiz.",
 )
 @click.option("--level", "levels", multiple=True, help="Only questions of these levels.")
 @click.option("--tag", "tags", multiple=True, help="Only questions with one of these tags.")
@@ -194,19 +195,30 @@ def stats(settings: Settings, output_format: str) -> int:
     "--orientation",
     type=click.Choice(["portrait", "landscape"]),
     default=None,
-    help="Cheat sheet page orientation [portrait].",
+    help="Cheat sheet and guide page orientation [cheat sheet: landscape, guide: portrait].",
 )
-@click.option("--columns", type=click.IntRange(1, 4), default=None, help="Cheat sheet columns [2].")
+@click.option(
+    "--columns",
+    type=click.IntRange(1, 4),
+    default=None,
+    help="Cheat sheet columns [landscape 4, portrait 3]; guide columns [2].",
+)
+@click.option(
+    "--pages",
+    type=click.IntRange(1, 99),
+    default=None,
+    help="Cheat sheet: the page budget [4, two sheets printed on both sides].",
+)
 @click.option(
     "--details/--no-details",
     default=None,
-    help="Cheat sheet: include the deeper explanations [no].",
+    help="Guide: include the deeper explanations [yes].",
 )
 @click.option(
     "--group-by",
     type=click.Choice(["level", "tag"]),
     default=None,
-    help="Cheat sheet grouping: by level then topic (default), or by topic.",
+    help="Guide grouping: by level then topic (default), or by topic.",
 )
 @click.option(
     "--per-page",

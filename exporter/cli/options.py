@@ -342,12 +342,14 @@ def build_request(
 
 
 def expand_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
-    """Target names with ``all`` and ``pdf`` expanded, each once, in the order given."""
+    """Target names with ``all`` and ``pdf`` expanded, each once, in the order given; no
+    target means the default ones (:data:`~exporter.core.settings.DEFAULT_TARGETS`)."""
     from exporter.build.pipeline import PDF_TARGETS, TARGETS
+    from exporter.core.settings import DEFAULT_TARGETS
 
     groups = {"all": list(TARGETS), "pdf": list(PDF_TARGETS)}
     chosen: list[str] = []
-    for target in targets or ("all",):
+    for target in targets or DEFAULT_TARGETS:
         for name in groups.get(target, [target]):
             if name not in chosen:
                 chosen.append(name)

@@ -26,6 +26,7 @@ from exporter.cli.options import (
     report,
     require_source,
 )
+from exporter.core.settings import TARGET_CHOICES
 
 
 def _content(settings: Settings, request: Any, build_first: bool) -> tuple[Any, Any, Any]:
@@ -111,7 +112,7 @@ def _collection_path(collection: Path | None, profile: str | None) -> Path:
     "--target",
     "targets",
     multiple=True,
-    type=click.Choice(["anki", "cheatsheet", "flashcards", "quiz", "pdf", "all"]),
+    type=click.Choice(TARGET_CHOICES),
     help="Also build these targets (the Anki deck is always built).",
 )
 @click.option("--level", "levels", multiple=True, help="Only questions of these levels.")

@@ -23,6 +23,8 @@ class RenderedQuestion:
     question_html: str
     answer_html: str
     details_html: str
+    key_html: str = ""
+    """The key fact (``key:``, inline Markdown) as HTML, empty when the card has none."""
 
 
 @dataclass

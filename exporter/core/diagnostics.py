@@ -81,6 +81,9 @@ _RULE_LIST = [
     Rule("W105", Severity.WARNING, "HTML removed by the sanitizer"),
     Rule("W106", Severity.WARNING, "text does not fit its printed card"),
     Rule("W107", Severity.WARNING, "reference refused by the PDF URL fetcher"),
+    Rule("W108", Severity.WARNING, "key fact longer than 30 words"),
+    Rule("W109", Severity.WARNING, "no key fact: the cheat sheet uses the answer's first sentence"),
+    Rule("W110", Severity.WARNING, "content does not fit the cheat sheet's page budget"),
     Rule("W111", Severity.WARNING, "placeholder answer or details (TODO, empty details)"),
     Rule("W112", Severity.WARNING, "question left out of a PDF: too long or heavy to print"),
 ]

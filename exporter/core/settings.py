@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-TARGET_CHOICES = ("anki", "cheatsheet", "flashcards", "quiz", "pdf", "all")
+TARGET_CHOICES = ("anki", "cheatsheet", "guide", "flashcards", "quiz", "pdf", "all")
 """What ``-t`` and the ``targets`` setting accept (``pdf`` = every PDF, ``all`` = everything)."""
+DEFAULT_TARGETS = ("anki", "cheatsheet", "flashcards", "quiz")
+"""What a plain ``exporter build`` makes: the deck and the three printables (the long-form
+``guide`` is built on request: ``-t guide``, ``-t pdf``, ``-t all`` or ``build: targets``)."""
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,26 @@ class BuildSetting:
 
 
 BUILD_SETTINGS: tuple[BuildSetting, ...] = (
-    BuildSetting("targets", "targets", ("all",), "what a plain `exporter build` builds"),
+    BuildSetting("targets", "targets", DEFAULT_TARGETS, "what a plain `exporter build` builds"),
     BuildSetting("paper", "choice", "a4", "PDF paper size", ("a4", "letter")),
-    BuildSetting("orientation", "choice", "portrait", "cheat sheet", ("portrait", "landscape")),
-    BuildSetting("columns", "int", 2, "cheat sheet columns", minimum=1, maximum=4),
-    BuildSetting("details", "bool", False, "cheat sheet: add the deeper explanations"),
-    BuildSetting("group_by", "choice", "level", "cheat sheet grouping", ("level", "tag")),
+    BuildSetting(
+        "orientation",
+        "choice",
+        "cheat sheet landscape, guide portrait",
+        "cheat sheet and guide page orientation",
+        ("portrait", "landscape"),
+    ),
+    BuildSetting(
+        "columns",
+        "int",
+        "cheat sheet 4 (portrait 3), guide 2",
+        "cheat sheet and guide columns",
+        minimum=1,
+        maximum=4,
+    ),
+    BuildSetting("pages", "int", 4, "cheat sheet page budget", minimum=1, maximum=99),
+    BuildSetting("details", "bool", True, "guide: the deeper explanations"),
+    BuildSetting("group_by", "choice", "level", "guide grouping", ("level", "tag")),
     BuildSetting("per_page", "choice", "8", "flashcards per sheet", ("4", "6", "8", "10")),
     BuildSetting("flip", "choice", "long", "the printer's duplex edge", ("long", "short")),
     BuildSetting("offset_x", "float", 0.0, "flashcards: shift back pages right (mm)"),

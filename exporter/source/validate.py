@@ -421,6 +421,7 @@ def check_questions(
     seen: dict[str, Question] = {}
     guids: dict[str, Question] = {}
     usable = []
+    uses_keys = any(q.key.strip() for q in questions if not q.retired)
     for question in questions:
         if question.guid is not None:
             owner = guids.setdefault(question.guid, question)
@@ -479,9 +480,36 @@ def check_questions(
                     f"answer has {words} words; cards read best under "
                     f"{deck.answer_word_limit} (answer_word_limit in deck.yaml)",
                 )
+            _check_key(question, d, uses_keys)
         if ok:
             usable.append(question)
     return usable
+
+
+KEY_WORD_LIMIT = 30
+"""W108 above this many words in a question's ``key:`` (the cheat sheet's one or two lines)."""
+
+
+def _check_key(question: Question, d: Diagnostics, uses_keys: bool) -> None:
+    """W108 for a key fact too long for the cheat sheet, W109 for a live card without one
+    in a bank that uses keys (a bank with no key at all is not told so card by card: its
+    cheat sheet shows first sentences throughout)."""
+    if not question.key.strip():
+        if not uses_keys:
+            return
+        d.add(
+            question.location,
+            "W109",
+            "no 'key:' fact; the cheat sheet falls back to the answer's first sentence",
+        )
+        return
+    words = markup.word_count(question.key)
+    if words > KEY_WORD_LIMIT:
+        d.add(
+            question.text_where("key"),
+            "W108",
+            f"key fact has {words} words; the cheat sheet wants at most {KEY_WORD_LIMIT}",
+        )
 
 
 def _check_markdown(

@@ -57,11 +57,18 @@ class Sheet:
         if self.calibration:
             return calibration_sheets(grid)
         fronts = [
-            card_item(card, "front", grid.front(i), f"f{card.number}")
+            card_item(card, "front", grid.front(i), f"f{card.number}", scale=grid.type_scale)
             for i, card in enumerate(self.cards)
         ]
         backs = [
-            card_item(card, "back", grid.back(i), f"b{card.number}", rotated=grid.rotate_backs)
+            card_item(
+                card,
+                "back",
+                grid.back(i),
+                f"b{card.number}",
+                rotated=grid.rotate_backs,
+                scale=grid.type_scale,
+            )
             for i, card in enumerate(self.cards)
         ]
         return [
@@ -179,7 +186,7 @@ def render_flashcards(context: RenderContext) -> None:
             card = by_number[int(key[1:])]
             front = key[0] == "f"
             name = "question" if front else "answer"
-            smallest = (FRONT_SIZES if front else BACK_SIZES)[-1]
+            smallest = round((FRONT_SIZES if front else BACK_SIZES)[-1] * grid.type_scale, 2)
             context.diagnostics.add(
                 card.entry.source.question.where(name),
                 "W106",
@@ -253,11 +260,9 @@ def _render_batch(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[Shee
     else:
         document = lay_out(pages_of(sheets))
     cards = [card for sheet in sheets for card in sheet.cards]
-    overflowing = measure_cards(document)
-    overflow: set[str] = set()
-    if overflowing:
-        shrink_to_fit(cards, grid, overflowing, lay_out)
-        changed = {int(key[1:]) for key in overflowing}
+
+    def relayout(document: Any, changed: set[int]) -> Any:
+        """The document with the sheets holding ``changed`` cards laid out again."""
         redo = [
             i for i, sheet in enumerate(sheets) if any(c.number in changed for c in sheet.cards)
         ]
@@ -266,9 +271,18 @@ def _render_batch(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[Shee
         if len(partial.pages) == 2 * len(redo) and len(pages) == 2 * len(sheets):
             for n, i in enumerate(redo):
                 pages[2 * i : 2 * i + 2] = partial.pages[2 * n : 2 * n + 2]
-            document = document.copy(pages)
-        else:
-            document = lay_out(pages_of(sheets))
+            return document.copy(pages)
+        return lay_out(pages_of(sheets))
+
+    overflowing = measure_cards(document)
+    overflow: set[str] = set()
+    if overflowing:
+        shrink_to_fit(cards, grid, overflowing, lay_out)
+        document = relayout(document, {int(key[1:]) for key in overflowing})
+        overflow = set(measure_cards(document))
+    unified = unify_sizes(sheets)
+    if unified:
+        document = relayout(document, unified)
         overflow = set(measure_cards(document))
     refused = job.refused[refused_before:]
     del job.refused[refused_before:]
@@ -290,3 +304,28 @@ def _render_batch(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[Shee
             )
         )
     return results
+
+
+SIZE_SPREAD = 2
+"""Steps of the size list a sheet side's cards may be apart before the odd one out keeps
+its own smaller size (one long answer does not shrink a whole sheet)."""
+
+
+def unify_sizes(sheets: list[Sheet]) -> set[int]:
+    """One type size per sheet side where the cards allow it: every card is set at the
+    smallest size of its neighbours, except a card that needs more than
+    :data:`SIZE_SPREAD` steps below the median (it alone stays smaller). Returns the
+    numbers of the cards whose size changed (smaller sizes fit where larger ones did)."""
+    changed: set[int] = set()
+    for sheet in sheets:
+        for side in ("front", "back"):
+            indexes = sorted(card.sizes[side] for card in sheet.cards)
+            if not indexes:
+                continue
+            median = indexes[len(indexes) // 2]
+            target = max(i for i in indexes if i <= median + SIZE_SPREAD)
+            for card in sheet.cards:
+                if card.sizes[side] < target:
+                    card.sizes[side] = target
+                    changed.add(card.number)
+    return changed

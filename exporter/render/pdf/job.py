@@ -104,21 +104,24 @@ class PdfJob:
 
     def html(self, rendered: RenderedQuestion, name: str) -> Markup:
         """One field's HTML ready for the PDF: images made absolute, formulas drawn."""
-        text: str = getattr(rendered, f"{name}_html")
+        return self.fragment(getattr(rendered, f"{name}_html"), rendered.question, name)
+
+    def fragment(self, text: str, question: Question, name: str) -> Markup:
+        """Any HTML from a question's field ready for the PDF (images made absolute,
+        formulas drawn); a formula that cannot be drawn is E011 at that field."""
         if not text:
             return Markup("")
         if "<img" in text:
             text = _IMG_SRC.sub(self._absolute_image, text)
         if "[sound:" in text:  # a sound cannot play on paper: a note mark instead
             text = SOUND_TAG.sub("♪", text)
-        question = rendered.question
 
         def failed(latex: str, why: str) -> None:
             self.context.diagnostics.add(
                 question.where(name), "E011", f"formula cannot be drawn ({why}): {excerpt(latex)}"
             )
 
-        return Markup(self.math.replace(text, failed))
+        return Markup(typeset(self.math.replace(text, failed)))
 
     def _absolute_image(self, match: re.Match[str]) -> str:
         """An image inside the source as a data URI: the PDF then names it by content,
@@ -157,7 +160,7 @@ class PdfJob:
                 Entry(
                     number=number,
                     source=rendered,
-                    question=self.html(rendered, "question"),
+                    question=Markup(first_words_together(self.html(rendered, "question"))),
                     answer=self.html(rendered, "answer"),
                     details=self.html(rendered, "details") if details else Markup(""),
                     level_title=deck.level_title(question.level),
@@ -249,7 +252,12 @@ class PdfJob:
         deck = self.context.bank.deck
         seconds = self.context.content_time()
         when = datetime.fromtimestamp(seconds, timezone.utc) if seconds > 0 else None
-        titles = {"cheatsheet": "Cheat sheet", "flashcards": "Flashcards", "quiz": "Quiz"}
+        titles = {
+            "cheatsheet": "Cheat sheet",
+            "guide": "Guide",
+            "flashcards": "Flashcards",
+            "quiz": "Quiz",
+        }
         return {
             "deck": deck,
             "lang": "en",
@@ -327,6 +335,53 @@ def code_css() -> str:
         rules = [line for line in css.splitlines() if line.startswith(".highlight")]
         _code_css_cache.append("\n".join(rules))
     return _code_css_cache[0]
+
+
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+_COMPOUND = re.compile(r"\(?\b[A-Za-z0-9]{1,10}(?:-[A-Za-z0-9]{1,10})+\b\)?")
+_RAW = ("code", "pre", "svg", "style", "script")
+
+
+def typeset(html: str) -> str:
+    """Text fixes for print: short hyphenated compounds ("trade-offs", "(U-Net)") never
+    break at their hyphen, and code lines become blocks that wrap with a hanging indent.
+    Text inside code, ``pre`` and drawings is left alone; tags are never touched."""
+    if "-" not in html and "<pre" not in html:
+        return html
+    out: list[str] = []
+    raw = 0
+    for part in _TAG_OR_TEXT.split(html):
+        if part.startswith("<"):
+            name = re.match(r"</?([a-zA-Z0-9]+)", part)
+            tag = name.group(1).lower() if name else ""
+            if tag in _RAW and not part.endswith("/>"):
+                raw += -1 if part.startswith("</") else 1
+            out.append(part)
+        elif raw <= 0 and "-" in part:
+            out.append(_COMPOUND.sub(r'<span class="nobr">\g<0></span>', part))
+        else:
+            out.append(part)
+    text = "".join(out)
+    if "<pre" in text:
+        text = _PRE_CODE.sub(_code_lines, text)
+    return text
+
+
+_PRE_CODE = re.compile(r"(<pre[^>]*>(?:<span></span>)?<code[^>]*>)(.*?)(</code></pre>)", re.DOTALL)
+
+
+def _code_lines(match: re.Match[str]) -> str:
+    """Each line of a code block as a block of its own (hanging indent when it wraps)."""
+    body = match.group(2)
+    if body.endswith("\n"):
+        body = body[:-1]
+    lines = "".join(f'<span class="code-line">{line or " "}</span>' for line in body.split("\n"))
+    return f"{match.group(1)}{lines}{match.group(3)}"
+
+
+def first_words_together(html: str) -> str:
+    """A heading whose first two words never part: no lone "What" at a line end."""
+    return re.sub(r"^((?:<[^>]+>)*[^<\s]{1,12}) (?=[^<\s])", "\\1\u00a0", html, count=1)
 
 
 def plain_length(html: str) -> int:

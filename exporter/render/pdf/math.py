@@ -36,16 +36,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporter.core.cache import Cache, content_key
+from exporter.render.pdf.mathtext import plain, to_html
 
 DRAW_SIZE = 20.0
 """ziamath's font size when drawing: SVG user units per em of the drawn formula."""
-MATH_SCALE = 1.12
-"""Formulas are drawn this much larger than the text around them: STIX Two Math has a
-smaller x-height than DejaVu Sans, and formulas at exactly 1 em look too small."""
+MATH_SCALE = 1.0
+"""Formulas are drawn this much larger than the text around them (1: the DejaVu math font
+has the x-height of DejaVu Sans)."""
 MARGIN = 0.5
 """Blank border around a drawing (SVG units), so antialiased edges are not cut."""
 CACHE_NAMESPACE = "math-svg"
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 """Part of every cache key: bump when the cached drawing's form changes."""
 DEFAULT_EMBED = "img"
 """How formulas are put into the HTML: ``"svg"`` (inline element) or ``"img"`` (data URI)."""
@@ -95,13 +96,54 @@ def _ziamath() -> Any:
     return ziamath
 
 
+MATH_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuMathTeXGyre.ttf",
+    "/usr/share/texmf/fonts/opentype/public/tex-gyre-math/texgyredejavu-math.otf",
+)
+"""The DejaVu math companion (Debian's fonts-dejavu-extra, or TeX Gyre DejaVu Math), so
+drawn formulas match the DejaVu Sans text; ziamath's own STIX Two Math when neither is
+installed."""
+DELIMITER_CAP = 4.0
+"""A drawing taller than this many em that has ``\\left``/``\\right`` is drawn again with
+fixed ``\\biggl``/``\\biggr`` delimiters (ziamath grows them to the column's height
+around a display sum with limits)."""
+
+
+def math_font() -> str | None:
+    """The math font file formulas are drawn with, or None for ziamath's default."""
+    from pathlib import Path
+
+    for path in MATH_FONTS:
+        if Path(path).is_file():
+            return path
+    return None
+
+
+def _capped(latex: str) -> str:
+    latex = re.sub(r"\\left\s*\.", "", latex)
+    latex = re.sub(r"\\right\s*\.", "", latex)
+    latex = re.sub(r"\\left(?![a-zA-Z])", r"\\biggl", latex)
+    latex = re.sub(r"\\right(?![a-zA-Z])", r"\\biggr", latex)
+    return re.sub(r"\\middle(?![a-zA-Z])", r"\\biggm", latex)
+
+
 def draw(latex: str, display: bool) -> Formula:
     """Draw one formula with ziamath; raises :class:`MathError` when it cannot."""
+    formula = _draw(latex, display)
+    if formula.height > DELIMITER_CAP and "\\left" in latex:
+        try:
+            return _draw(_capped(latex), display)
+        except MathError:
+            return formula
+    return formula
+
+
+def _draw(latex: str, display: bool) -> Formula:
     zm = _ziamath()
     import xml.etree.ElementTree as ET
 
     try:
-        math = zm.Latex(latex, size=DRAW_SIZE, inline=not display, margin=MARGIN)
+        math = zm.Latex(latex, size=DRAW_SIZE, inline=not display, margin=MARGIN, font=math_font())
         root = math.svgxml()
         xmin, xmax, ymin, ymax = (
             math.node.bbox.xmin,
@@ -128,9 +170,14 @@ def draw(latex: str, display: bool) -> Formula:
 class MathRenderer:
     """Draws formulas through a cache; remembers nothing else between calls."""
 
-    def __init__(self, cache: Cache | None = None, embed: str = DEFAULT_EMBED) -> None:
+    def __init__(
+        self, cache: Cache | None = None, embed: str = DEFAULT_EMBED, text_display: bool = False
+    ) -> None:
         self.cache = cache if cache is not None else Cache(None)
         self.embed = embed
+        self.text_display = text_display
+        """Whether display formulas, too, are set as text when they can be (inline ones
+        always are: see :mod:`exporter.render.pdf.mathtext`)."""
         self.drawn = 0
         """How many formulas were drawn (not found in the cache) by this renderer."""
 
@@ -165,9 +212,17 @@ class MathRenderer:
         label = html.escape(latex, quote=True)
         if self.embed == "img":
             data = base64.b64encode(formula.svg.encode("utf-8")).decode("ascii")
+            # an invisible text layer over the drawing: the formula stays searchable and
+            # copyable (its glyphs are outlines); sized to stay inside the drawing
+            words = plain(latex)
+            size = min(0.8, formula.width * scale / max(1, len(words)) / 0.62)
+            layer = (
+                f'<span class="math-layer" style="font-size:{size:.3f}em">'
+                f"{html.escape(words)}</span>"
+            )
             return (
-                f'<img class="math-svg" alt="{label}" style="{style}" '
-                f'src="data:image/svg+xml;base64,{data}">'
+                f'<span class="math-box"><img class="math-svg" alt="{label}" style="{style}" '
+                f'src="data:image/svg+xml;base64,{data}">{layer}</span>'
             )
         return formula.svg.replace("<svg ", f'<svg class="math-svg" style="{style}" ', 1)
 
@@ -180,6 +235,12 @@ class MathRenderer:
             display = match.group("display") is not None
             escaped = match.group("display") if display else match.group("inline")
             latex = html.unescape(escaped or "")
+            if not display or self.text_display:
+                text = to_html(latex)
+                if text is not None:
+                    if display:
+                        return f'<div class="math math-display math-text">{text}</div>'
+                    return f'<span class="math math-inline math-text">{text}</span>'
             result = self.formula(latex, display)
             if isinstance(result, str):
                 on_error(latex, result)

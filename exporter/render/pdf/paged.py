@@ -64,7 +64,8 @@ def render_paged(
     """Render ``template`` as the given segments plus its frame, into ``path``.
 
     ``values`` go to every part; ``segments`` are the per-segment values (at least one),
-    passed as ``segment``. Nothing is queued when a template error was reported (E019).
+    passed as ``segment``; a segment with ``recto`` true starts on an odd page (a blank
+    page is put before it when needed). Nothing is queued when a template error was reported (E019).
     """
 
     cache = job.context.cache
@@ -104,7 +105,16 @@ def render_paged(
             if not result.refused:  # refusals are reported on every build, never cached
                 cache.put_blob(namespace, key, result.pdf)
                 cache.put(namespace, key, result.to_json())
-    parts = [laid[key] for key, _ in keyed]
+    parts = []
+    pages_so_far = 0
+    for (key, _), segment in zip(keyed, segments, strict=True):
+        part = laid[key]
+        if segment.get("recto") and pages_so_far % 2 == 1:
+            # a blank back page, so that this segment starts on an odd page (a new sheet)
+            parts.append(Laid(b"", 1, [], part.box, []))
+            pages_so_far += 1
+        parts.append(part)
+        pages_so_far += part.pages
     cache.prune_blobs(namespace, {key for key, _ in keyed}, limit=400)
     frame = _frame(job, template, values, parts)
     if frame is None:
@@ -223,6 +233,9 @@ def stack(frame: bytes, contents: list[bytes]) -> bytes:
     writer = PdfWriter(clone_from=source)
     index = 0
     for data in contents:
+        if not data:  # a blank page: the frame page alone
+            index += 1
+            continue
         reader = PdfReader(io.BytesIO(data))
         for page in reader.pages:
             target = writer.pages[index]

@@ -9,7 +9,7 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from exporter.render.pdf.cheatsheet import (
+from exporter.render.pdf.guide import (
     SEGMENT_MAX_ENTRIES,
     SHORT_ENTRY_CHARS,
 )
@@ -59,13 +59,19 @@ def quiz_segments(
     items: list[dict[str, Any]], high: int = SEGMENT_MAX_ENTRIES
 ) -> list[dict[str, Any]]:
     """The quiz cut into segments that each start a new page: the questions, then the
-    answer key (which always starts a new page), each in runs of at most ``high``."""
+    answer key (which always starts a new sheet: ``recto``, an odd page, so it never
+    prints on the back of a question page), each in runs of at most ``high``."""
     segments: list[dict[str, Any]] = [
         {"questions": items[start : start + high], "answers": [], "key_title": False}
         for start in range(0, len(items), high)
     ] or [{"questions": [], "answers": [], "key_title": False}]
     segments += [
-        {"questions": [], "answers": items[start : start + high], "key_title": start == 0}
+        {
+            "questions": [],
+            "answers": items[start : start + high],
+            "key_title": start == 0,
+            "recto": start == 0,
+        }
         for start in range(0, len(items), high)
     ]
     return segments

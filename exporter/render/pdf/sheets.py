@@ -64,7 +64,7 @@ def measuring_pages(
     pages = []
     for start in range(0, len(copies), grid.per_page):
         items = [
-            card_item(card, side, grid.front(i), key, size_index=index, rotated=False)
+            card_item(card, side, grid.front(i), key, size_index=index, scale=grid.type_scale)
             for i, (key, side, card, index) in enumerate(copies[start : start + grid.per_page])
         ]
         pages.append(sheet_page("front", items, []))
@@ -91,11 +91,14 @@ def card_item(
     key: str,
     size_index: int | None = None,
     rotated: bool = False,
+    scale: float = 1.0,
 ) -> dict[str, Any]:
-    """One side of a card for the template: where it goes, its text and its font size."""
+    """One side of a card for the template: where it goes, its text and its font size
+    (the size list scaled by ``scale``: larger type on larger cards)."""
     entry = card.entry
     sizes = FRONT_SIZES if side == "front" else BACK_SIZES
     size = sizes[size_index] if size_index is not None else card.size(side)
+    size = round(size * scale, 2)
     front = side == "front"
     return {
         "number": card.number,
@@ -146,12 +149,8 @@ def calibration_sheets(grid: CardGrid) -> list[dict[str, Any]]:
         mark(cx + mm - line / 2, ruler_y - size, line, size)  # ticks above the ruler
         mark(ruler_x, cy + mm - line / 2, size, line)  # ticks right of the ruler
         if mm % 5 == 0:
-            labels.append(
-                {"x": cx + mm, "y": ruler_y + 1.2, "text": f"{sx * mm:+d}" if mm else "0"}
-            )
-            labels.append(
-                {"x": ruler_x + 7, "y": cy + mm - 0.9, "text": f"{sy * mm:+d}" if mm else "0"}
-            )
+            labels.append({"x": cx + mm, "y": ruler_y + 1.2, "text": _signed(sx * mm)})
+            labels.append({"x": ruler_x + 7, "y": cy + mm - 0.9, "text": _signed(sy * mm)})
     edge = "long" if grid.flip == "long" else "short"
     text = Markup(
         "<h2>Duplex calibration</h2>"
@@ -206,3 +205,10 @@ def calibration_sheets(grid: CardGrid) -> list[dict[str, Any]]:
         }
     )
     return [front, back]
+
+
+def _signed(value: int) -> str:
+    """A ruler label with a real minus sign (U+2212), not a hyphen: ``+3``, ``0``, ``−3``."""
+    if not value:
+        return "0"
+    return f"+{value}" if value > 0 else f"\u2212{-value}"
