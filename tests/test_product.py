@@ -93,7 +93,7 @@ def test_settings_persist_and_flags_override_them(tmp_path: Path) -> None:
     assert built == ["test-deck-quiz.pdf"]
     assert "setting paper = letter  (source/deck.yaml:9:10)" in first.stderr
     assert "setting targets = quiz  (source/deck.yaml:10:12)" in first.stderr
-    assert "setting columns = 2  (default)" in first.stderr
+    assert "setting columns = cheat sheet 4 (portrait 3), guide 2  (default)" in first.stderr
     again = run(["build"], bank)  # a plain build keeps Letter: nothing to redo
     assert "Nothing to build" in again.stderr and page_size(quiz) == LETTER
     flag = run(["build", "-v", "--paper", "a4"], bank)
