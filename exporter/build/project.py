@@ -89,6 +89,7 @@ class Project:
         if len(missing) < PARALLEL_MARKDOWN_MIN or workers < 2:
             return
         markup.render_field("", False)  # load markdown-it once, before forking
+        markup.load_lexers(text for text, _ in missing.values())
         chunks = split(list(missing.items()), workers)
         for results in fork_map(_render_markdown_chunk, chunks):
             for key, data in results:
