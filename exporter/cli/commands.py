@@ -376,8 +376,8 @@ def run() -> None:
     By then every output has been written atomically and closed, so freeing the
     interpreter's objects one by one (a large bank's nodes, questions and HTML) would
     only cost time: the standard streams are flushed and the process ends with the
-    command's exit code. Other commands (sync with Anki's backend, watch, import) and
-    any error end the normal way.
+    command's exit code. Other commands (sync with Anki's backend, watch, import), any
+    error, and a run under a profiler or a tracer end the normal way.
     """
     import os
     import sys
@@ -387,8 +387,9 @@ def run() -> None:
         code: Any = 0
     except SystemExit as exc:
         code = exc.code
-    if not _FINISHED or not isinstance(code, int | None):
-        sys.exit(code)
+    traced = sys.getprofile() is not None or sys.gettrace() is not None
+    if not _FINISHED or not isinstance(code, int | None) or traced:
+        sys.exit(code)  # a profiler or coverage writes its report at exit
     status = code or 0
     for stream in (sys.stdout, sys.stderr):
         try:

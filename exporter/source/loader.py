@@ -280,24 +280,33 @@ class _NotCacheable(Exception):
 
 def _encode(node: Node) -> list[Any]:
     content = node.content_loc
+    kind = node.kind
+    loc = node.loc
     head: list[Any] = [
-        {"map": "m", "seq": "s", "scalar": "v"}[node.kind],
-        node.loc.line,
-        node.loc.col,
+        _CODES[kind],
+        loc.line,
+        loc.col,
         node.style,
         node.size,
         content.line if content else 0,
         content.col if content else 0,
     ]
-    if node.kind == "scalar":
+    if kind == "scalar":
         value = node.value
-        if value is not None and not isinstance(value, (str, bool, int, float)):
+        if value is not None and type(value) not in _JSON_SCALARS:
             raise _NotCacheable
-        return [*head, value]
-    if node.kind == "seq":
-        return [*head, [_encode(child) for child in node.value]]
-    entries = [[k, e.key_loc.line, e.key_loc.col, _encode(e.node)] for k, e in node.value.items()]
-    return [*head, entries]
+        head.append(value)
+    elif kind == "seq":
+        head.append([_encode(child) for child in node.value])
+    else:
+        head.append(
+            [[k, e.key_loc.line, e.key_loc.col, _encode(e.node)] for k, e in node.value.items()]
+        )
+    return head
+
+
+_CODES = {"map": "m", "seq": "s", "scalar": "v"}
+_JSON_SCALARS = frozenset({str, bool, int, float})
 
 
 def _decode(data: list[Any], display: str) -> Node:
