@@ -7,6 +7,7 @@ target succeeded and the source has no errors.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter import __version__
-from exporter.build.project import Project, load_project
+from exporter.build.project import Project, load_project, paused_gc
 from exporter.core.context import RenderContext, RenderedQuestion
 from exporter.core.diagnostics import Diagnostics, Location, display_path
 from exporter.core.install import builtin_templates
@@ -321,8 +322,9 @@ def build(request: BuildRequest) -> BuildResult:
     if bank is None or project.diagnostics.failed(request.strict):
         project.cache.save()
         return result
-    everything = project.rendered(bank.questions)
-    state = _record_content(project, bank, request, everything)
+    with paused_gc():  # what each note stores: more large acyclic data
+        everything = project.rendered(bank.questions)
+        state = _record_content(project, bank, request, everything)
     if project.diagnostics.failed(request.strict):
         project.cache.save()
         return result
@@ -344,6 +346,26 @@ def build(request: BuildRequest) -> BuildResult:
     update = state["lock_update"]
     if update.changed_anything or update.refreshed or (update.removed and request.allow_removal):
         context.outputs.add(state["lock_path"], state["lock"].to_text().encode(), owner="lock")
+    # the bank, its HTML and notes stay alive to the end: frozen, the collections the
+    # renderers cause (and those of forked workers) never walk them again
+    gc.freeze()
+    try:
+        return _render_and_write(request, project, context, stale, inputs, manifest, result)
+    finally:
+        gc.unfreeze()
+
+
+def _render_and_write(
+    request: BuildRequest,
+    project: Project,
+    context: RenderContext,
+    stale: list[str],
+    inputs: str,
+    manifest: Any,
+    result: BuildResult,
+) -> BuildResult:
+    """Render the stale targets, then write every output, the lock and the manifest."""
+    state = context.state
     produced = render_targets(context, stale)
     result.state = context.state
     project.cache.save()

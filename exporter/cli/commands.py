@@ -117,7 +117,7 @@ def validate(settings: Settings, output_format: str) -> int:
     if project.bank is not None and not project.diagnostics.items and not settings.quiet:
         count = len(project.bank.questions)
         settings.info(f"{settings.source}: {count} questions, deck '{project.bank.deck.id}'")
-    return report(settings, project.diagnostics, output_format)
+    return _finished(report(settings, project.diagnostics, output_format))
 
 
 @main.command()
@@ -141,7 +141,7 @@ def stats(settings: Settings, output_format: str) -> int:
     result = bank_stats(project.bank)
     if output_format == "json":
         click.echo(json.dumps(result.as_dict(), indent=2))
-        return code
+        return _finished(code)
     bank = project.bank
     lines = [f"{bank.deck.title} ({bank.deck.id}): {result.total} questions"]
     if result.retired:
@@ -165,7 +165,7 @@ def stats(settings: Settings, output_format: str) -> int:
         if result.seed_missing:
             lines.append(f"  missing: {compress_ranges(result.seed_missing)}")
     click.echo("\n".join(lines))
-    return code
+    return _finished(code)
 
 
 @main.command()
@@ -309,7 +309,7 @@ def build(
     if result.up_to_date:
         settings.info(f"up to date: {', '.join(result.up_to_date)}")
     settings.info(_closing_line(settings, result))
-    return code
+    return _finished(code)
 
 
 def _closing_line(settings: Settings, result: Any) -> str:
@@ -370,4 +370,45 @@ def diff(settings: Settings, allow_removal: bool, show_all: bool) -> int:
             click.echo("~ note type: templates or CSS changed → Anki: update the note type")
         click.echo(f"Since the lock: {plan.summary()}.")
     code = report(settings, project.diagnostics) if project.diagnostics.items else EXIT_OK
+    return _finished(code)
+
+
+_FINISHED: list[bool] = []
+"""Set when a core command (validate, stats, build, diff) returned normally."""
+
+
+def _finished(code: int) -> int:
+    """Mark the command as done (every output written and closed): :func:`run` may then
+    leave without tearing the process down."""
+    _FINISHED.append(True)
     return code
+
+
+def run() -> None:
+    """The console entry point: the CLI, then, after a core command that returned
+    normally, an immediate exit.
+
+    By then every output has been written atomically and closed, so freeing the
+    interpreter's objects one by one (a large bank's nodes, questions and HTML) would
+    only cost time: the standard streams are flushed and the process ends with the
+    command's exit code. Other commands (sync with Anki's backend, watch, import), any
+    error, and a run under a profiler or a tracer end the normal way.
+    """
+    import os
+    import sys
+
+    try:
+        main()
+        code: Any = 0
+    except SystemExit as exc:
+        code = exc.code
+    traced = sys.getprofile() is not None or sys.gettrace() is not None
+    if not _FINISHED or not isinstance(code, int | None) or traced:
+        sys.exit(code)  # a profiler or coverage writes its report at exit
+    status = code or 0
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`exporter validate | head`)
+            status = status or 120  # what Python itself exits with then
+    os._exit(status)

@@ -102,9 +102,10 @@ class Cache:
         for namespace in sorted(self.dirty):
             payload = {"version": self.version, "entries": self.data[namespace]}
             with contextlib.suppress(OSError):
-                write_atomic(
+                write_atomic(  # not flushed to disk: a lost cache costs only speed
                     self.folder / f"{namespace}.json",
                     json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(),
+                    sync=False,
                 )
         self.dirty.clear()
 

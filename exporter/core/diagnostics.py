@@ -7,7 +7,6 @@ table and the tests are checked against.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import os
 import re
@@ -196,6 +195,8 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` when a close choice exists, else an empty string."""
+    import difflib  # here: only a misspelt name needs it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

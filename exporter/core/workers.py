@@ -10,9 +10,7 @@ It works from any process, including the forked workers of :mod:`exporter.build.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import pickle
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -58,6 +56,8 @@ def fork_map(func: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
     """
     if len(chunks) <= 1 or not hasattr(os, "fork"):
         return [func(chunk) for chunk in chunks]
+    import pickle  # here: every command imports this module, few fork
+
     children: list[tuple[int, int]] = []
     try:
         for chunk in chunks[1:]:
@@ -98,6 +98,8 @@ def fork_map(func: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
 
 def _run_child(func: Callable[[T], R], chunk: T, write: int, close: list[int], parent: int) -> None:
     """The body of a forked worker: compute, send the result, leave (never returns)."""
+    import pickle
+
     code = 0
     try:
         child_setup(parent, close)
@@ -139,6 +141,8 @@ def child_setup(parent: int, inherited: Sequence[int] = ()) -> None:
             os.close(fd)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
+        import ctypes
+
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

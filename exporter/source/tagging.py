@@ -95,14 +95,22 @@ def matched_topics(text: str, taxonomy: Taxonomy) -> list[str]:
     matcher = _matcher(taxonomy) if _LAST[0] is not taxonomy else _LAST[1]
     _LAST[:] = [taxonomy, matcher]
     words = _WORD.findall(text.lower())
+    distinct = set(words)
     found: set[str] = set()
-    for word in set(words):
-        found |= _word_topics(matcher, word)
-    if matcher.phrases:
+    for word in distinct:
+        topics = _word_topics(matcher, word)
+        if topics:
+            found |= topics
+    phrases = matcher.phrases
+    starts = distinct.intersection(phrases) if phrases else ()
+    if starts:  # only where a phrase can begin: most texts have no such word
         for index, word in enumerate(words):
-            for rule, prefix, topic in matcher.phrases.get(word, ()):
-                if topic not in found and _phrase_at(words, index, rule, prefix):
-                    found.add(topic)
+            if word in starts:
+                for rule, prefix, topic in phrases[word]:
+                    if topic not in found and _phrase_at(words, index, rule, prefix):
+                        found.add(topic)
+    if not found:
+        return []
     return [topic.id for topic in taxonomy.topics if topic.id in found]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -133,6 +134,20 @@ def _lexer(language: str) -> Any:
         return get_lexer_by_name(language)
     except ClassNotFound:
         return None
+
+
+_FENCE_LANGUAGE = re.compile(r"^[ \t>]*(?:`{3,}|~{3,})[ \t]*([^\s`{]+)", re.MULTILINE)
+
+
+def load_lexers(texts: Iterable[str]) -> None:
+    """Load (and compile) the Pygments lexers of the fenced code blocks in ``texts``, so
+    that worker processes forked afterwards share them instead of each compiling its own
+    (the Python lexer alone compiles about a hundred regular expressions)."""
+    languages = {m.group(1) for text in texts if "``" in text or "~~" in text
+                 for m in _FENCE_LANGUAGE.finditer(text)}  # fmt: skip
+    for language in sorted(languages):
+        if known_language(language):
+            _lexer(language)
 
 
 @lru_cache(maxsize=1)
