@@ -114,23 +114,38 @@ def template_dirs(request: BuildRequest, kind: str) -> list[Path]:
     return dirs
 
 
-def _record_content(
-    project: Project, bank: Bank, request: BuildRequest, rendered: list[RenderedQuestion]
-) -> dict[str, Any]:
-    """Build every note's stored content, and update the lock with what changed."""
+def content_plan(
+    project: Project,
+    bank: Bank,
+    request: BuildRequest,
+    rendered: list[RenderedQuestion] | None = None,
+) -> Any:
+    """What every note stores and how the lock changes
+    (:class:`~exporter.build.changes.ContentPlan`, or None when the lock is unreadable):
+    the one planning step of ``build``, ``diff`` and ``sync``. ``rendered``: the bank's
+    questions already rendered, else they are rendered here."""
     from exporter.build.changes import plan_content
 
-    d = project.diagnostics
+    if rendered is None:
+        rendered = project.rendered(bank.questions)
     htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
-    plan = plan_content(
+    return plan_content(
         bank,
         htmls,
         project.source,
         template_dirs(request, "anki"),
-        d,
+        project.diagnostics,
         request.allow_removal,
         project.cache,
     )
+
+
+def _record_content(
+    project: Project, bank: Bank, request: BuildRequest, rendered: list[RenderedQuestion]
+) -> dict[str, Any]:
+    """Build every note's stored content, and update the lock with what changed."""
+    d = project.diagnostics
+    plan = content_plan(project, bank, request, rendered)
     if plan is None:
         return {}
     update = plan.update

@@ -342,25 +342,19 @@ def diff(settings: Settings, allow_removal: bool, show_all: bool) -> int:
     Nothing is written. Each line is one question: + new (Anki adds it), ~ changed
     (Anki updates it; the changed parts are named), - retired, ! removed from the source.
     """
-    from exporter.build.changes import plan_content
-    from exporter.build.pipeline import BuildRequest, template_dirs
+    from exporter.build.pipeline import BuildRequest, content_plan
 
     project = load_checked(settings)
     bank = project.bank
     if bank is None or project.diagnostics.errors:
         return report(settings, project.diagnostics)
-    rendered = project.rendered(bank.questions)
-    htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
-    request = BuildRequest(source=settings.source, out=settings.out, templates=settings.templates)
-    plan = plan_content(
-        bank,
-        htmls,
-        settings.source,
-        template_dirs(request, "anki"),
-        project.diagnostics,
-        allow_removal,
-        project.cache,
+    request = BuildRequest(
+        source=settings.source,
+        out=settings.out,
+        templates=settings.templates,
+        allow_removal=allow_removal,
     )
+    plan = content_plan(project, bank, request)
     project.cache.save()
     if plan is not None:
         for change in plan.changes:

@@ -32,8 +32,7 @@ from exporter.core.settings import TARGET_CHOICES
 def _content(settings: Settings, request: Any, build_first: bool) -> tuple[Any, Any, Any]:
     """The project, its bank and the content plan (note contents, note type, lock), after
     building the stale targets when ``build_first``; ``(project, None, None)`` on failure."""
-    from exporter.build.changes import plan_content
-    from exporter.build.pipeline import build, template_dirs
+    from exporter.build.pipeline import build, content_plan
 
     if build_first:
         result = build(request)
@@ -50,17 +49,7 @@ def _content(settings: Settings, request: Any, build_first: bool) -> tuple[Any, 
     bank = project.bank
     if bank is None or project.diagnostics.failed(settings.strict):
         return project, None, None
-    rendered = project.rendered(bank.questions)
-    htmls = {r.question.id: (r.question_html, r.answer_html, r.details_html) for r in rendered}
-    plan = plan_content(
-        bank,
-        htmls,
-        settings.source,
-        template_dirs(request, "anki"),
-        project.diagnostics,
-        request.allow_removal,
-        project.cache,
-    )
+    plan = content_plan(project, bank, request)
     project.cache.save()
     if plan is None or project.diagnostics.failed(settings.strict):
         return project, None, None
