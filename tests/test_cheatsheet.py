@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from exporter.build.pipeline import BuildRequest, BuildResult, Selection, build
 from exporter.render.pdf import cheatsheet as cs
-from exporter.render.pdf.cheatsheet import first_sentence, short_label
+from exporter.render.pdf.cheatitems import first_sentence, short_label
 from exporter.render.pdf.mathtext import to_html
 from exporter.render.pdf.packing import Block, pack
 from exporter.text import markup
@@ -387,3 +387,49 @@ def test_flashcard_fronts_have_no_ids_and_backs_no_borders(tmp_path: Path) -> No
         assert pdf.pages[0].rects or pdf.pages[0].lines
         sizes = Counter(round(c["size"], 1) for c in pdf.pages[1].chars if c["size"] > 6.2)
         assert sizes, "back text"
+
+
+def test_items_are_drawn_where_a_direct_layout_puts_them(bank: Sheet, tmp_path: Path) -> None:
+    """The sheet lays each item out once (to measure it) and draws that layout into its
+    slot of the frame. A user template that draws the items itself (no slots) gives the
+    same sheet laid out directly: every glyph must be the same, at the same place, and
+    shown once."""
+    templates = tmp_path / "templates" / "pdf"
+    templates.mkdir(parents=True)
+    builtin = (REPO_ROOT / "templates" / "pdf" / "cheatsheet.html.j2").read_text()
+    assert "{%- if entry.id in slots %}" in builtin
+    templates.joinpath("cheatsheet.html.j2").write_text(
+        builtin.replace("{%- if entry.id in slots %}", "{%- if false %}")
+    )
+    source = bank.path.parent.parent / "source"
+    out = tmp_path / "direct"
+    result = build(
+        BuildRequest(
+            source=source, out=out, targets=("cheatsheet",), templates=tmp_path / "templates"
+        )
+    )
+    assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
+    direct = out / "deep-learning-cheatsheet.pdf"
+
+    def glyphs(path: Path) -> list[list[tuple[str, float, float]]]:
+        with pdfplumber.open(path) as pdf:
+            return [
+                sorted((c["text"], round(c["x0"], 0), round(c["top"], 0)) for c in page.chars)
+                for page in pdf.pages
+            ]
+
+    stamped, laid_out = glyphs(bank.path), glyphs(direct)
+    assert len(stamped) == len(laid_out)
+    for number, (ours, theirs) in enumerate(zip(stamped, laid_out, strict=True), start=1):
+        assert len(ours) == len(theirs), number
+        moved = [(a, b) for a, b in zip(ours, theirs, strict=True) if a != b]
+        assert len(moved) <= len(ours) // 200, (number, moved[:5])
+    # every question's label is shown once: its measured page is drawn once, nowhere else
+    text = squeeze(" ".join(p.extract_text() or "" for p in PdfReader(bank.path).pages))
+    checked = 0
+    for question in bank.questions:
+        first = squeeze(re.split(r"[$`*_\\(\[]", question.key)[0])[:25]
+        if len(first) >= 16:
+            assert text.count(first) == 1, (question.id, first)
+            checked += 1
+    assert checked >= 20

@@ -3,9 +3,9 @@ formula, table or code line) in boxed topic panels, packed into a page budget.
 
 How it is laid out (see :mod:`exporter.render.pdf.packing` for the packing rules):
 
-1. **Measure.** Every panel heading and every item is laid out by WeasyPrint once, each
-   as its own block at the exact column width and type size, in one tall page; their
-   heights are read back from their anchors.
+1. **Measure.** Every panel heading and the masthead are laid out by WeasyPrint once,
+   each as its own block at the exact column width and type size, and every item on a
+   page of its own; their heights are read back from their anchors.
 2. **Pack.** The heights are packed into pages of ``columns`` columns in Python: a panel
    continues into the next column with its heading repeated ("cont."), an item never
    splits, a panel never starts in the last 10 % of a column, and the last page's columns
@@ -13,9 +13,10 @@ How it is laid out (see :mod:`exporter.render.pdf.packing` for the packing rules
    (``--pages``, 4 by default) at between :data:`MIN_SIZE` and :data:`MAX_SIZE` points;
    when it cannot fit at the smallest size the sheet takes more pages and W110 says by
    how much.
-3. **Draw.** The packed pages are written as explicit columns (no CSS column balancing)
-   and laid out once more into the PDF, with bookmarks per topic and links from the topic
-   strip of the masthead.
+3. **Draw.** A light frame document lays out the packed pages (panel boxes, headings,
+   masthead, footer, bookmarks per topic and links from the topic strip) with an empty
+   slot of the measured height for each item, and each item's measured page is drawn
+   into its slot (:mod:`exporter.render.pdf.stamp`): no text is laid out twice.
 
 Measurements and the final PDF are cached by their HTML in ``build/.cache``, so a rebuild
 gives the same bytes as a cold build.
@@ -23,24 +24,18 @@ gives the same bytes as a cold build.
 
 from __future__ import annotations
 
-import html as html_lib
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup
-
 from exporter.core.cache import content_key
-from exporter.render.pdf.job import PAPER_MM, PdfJob, anchor_slug, first_topic, render_version
-from exporter.render.pdf.mathtext import to_html
+from exporter.render.pdf.cheatitems import cheatsheet_panels, level_badge
+from exporter.render.pdf.job import PAPER_MM, PdfJob, render_version
 from exporter.render.pdf.packing import Block, Packed, pack
 from exporter.text import markup
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from exporter.core.context import RenderContext, RenderedQuestion
+    from exporter.core.context import RenderContext
 
 DEFAULT_PAGES = 4
 """The page budget: two sheets printed on both sides."""
@@ -51,6 +46,7 @@ MAX_SIZE = 9.0
 START_SIZE = 7.4
 """The type size of the first measurement (pt)."""
 MEASURE_NAMESPACE = "cheatsheet-measure"
+MEASURE_PDF_NAMESPACE = "cheatsheet-measure-pdf"
 PDF_NAMESPACE = "cheatsheet-pdf"
 PX_PER_MM = 96 / 25.4
 PX_PER_PT = 96 / 72
@@ -63,25 +59,6 @@ PANEL_GAP_PT = 3.2
 PANEL_BORDER_PT = 0.6
 PANEL_PAD_PT = 1.8
 """Panel border width and inner padding (pt): the measured items sit inside them."""
-SMALL_TABLE_ROWS = 6
-SMALL_TABLE_CHARS = 340
-"""A table is "small" (shown on the cheat sheet) up to this many rows and visible characters."""
-WIDE_FORMULA = 30.0
-"""A drawn display formula wider than this many em (about one and a half columns) is left
-out, as it would be scaled too small to read; the card's next candidate is taken instead."""
-
-
-@dataclass
-class Item:
-    """One question on the cheat sheet."""
-
-    id: str
-    level: str
-    badge: str
-    label: Markup
-    key: Markup
-    extra: Markup
-    extra_kind: str
 
 
 def render_cheatsheet(context: RenderContext) -> None:
@@ -100,7 +77,7 @@ def render_cheatsheet(context: RenderContext) -> None:
         width_mm, height_mm = height_mm, width_mm
     geometry = Geometry(width_mm, height_mm, columns)
     levels = [
-        {"id": level, "title": context.bank.deck.level_title(level), "badge": _badge(level, i)}
+        {"id": level, "title": context.bank.deck.level_title(level), "badge": level_badge(level, i)}
         for i, level in enumerate(context.bank.deck.levels)
     ]
     values: dict[str, Any] = {
@@ -124,7 +101,7 @@ def render_cheatsheet(context: RenderContext) -> None:
             f"{needed:.0%} of the {budget}-page budget (--pages {budget}); "
             f"set in {len(packed.pages)} pages instead",
         )
-    pages = _page_values(panels, packed, measured)
+    pages = _page_values(panels, packed)
     filled = job.fill(
         "cheatsheet.html.j2",
         **values,
@@ -134,22 +111,46 @@ def render_cheatsheet(context: RenderContext) -> None:
         size=size,
         pages=pages,
         page_count=len(pages),
+        slots={item_id: measured.heights[f"i-{item_id}"] for item_id in measured.boxes},
     )
     if filled is None:
         return
-    key = content_key(render_version(), *filled)
+    key = content_key(render_version(), *filled, *measured.keys)
     cache = context.cache
     data = cache.get_blob(PDF_NAMESPACE, key)
     if data is None:
-        document = job.layout(*filled)
-        data = document.write_pdf(
-            pdf_identifier=content_key(context.bank.deck.id, "cheatsheet").encode("ascii")
-        )
+        data = _draw(job, filled, measured)
         if not job.refused:
             cache.put_blob(PDF_NAMESPACE, key, data)
             cache.prune_blobs(PDF_NAMESPACE, {key}, limit=20)
     context.outputs.add(context.output_path("-cheatsheet.pdf"), data, owner=job.target)
     job.report_refused()
+
+
+def _draw(job: PdfJob, filled: tuple[str, str], measured: Measured) -> bytes:
+    """The sheet: the frame (panels, headings, masthead, footer, links and outline) laid
+    out with an empty slot of the measured height for each item, and every item drawn
+    into its slot from the page it was measured on (:func:`stamp.stamp`).
+
+    A user template that draws its items itself (no ``s-`` slots) is used as it is.
+    """
+    from exporter.render.pdf.stamp import Piece, stamp
+
+    document = job.layout(*filled)
+    identifier = content_key(job.context.bank.deck.id, "cheatsheet").encode("ascii")
+    frame: bytes = document.write_pdf(pdf_identifier=identifier)
+    pieces: list[list[Piece]] = []
+    placed = 0
+    for page in document.pages:
+        pieces.append([])
+        for name, (x, y, _x2, _y2) in sorted(page.anchors.items()):
+            source = measured.boxes.get(name[2:]) if name.startswith("s-") else None
+            if source is not None:
+                pieces[-1].append(Piece(source[0], source[1], source[2], (x, y)))
+                placed += 1
+    if not placed:
+        return frame
+    return stamp(frame, measured.sources, pieces)
 
 
 @dataclass(frozen=True)
@@ -199,22 +200,22 @@ class Geometry:
 
 def _fit(
     job: PdfJob, values: dict[str, Any], geometry: Geometry, budget: int
-) -> tuple[float, Packed | None, dict[str, float] | None]:
+) -> tuple[float, Packed | None, Measured | None]:
     """The largest type size (between :data:`MIN_SIZE` and :data:`MAX_SIZE`) whose packing
     fits ``budget`` pages, its packing and its measured heights.
 
     Heights grow with about the square of the type size, so one measurement predicts the
     size that fills the budget; a second (rarely a third) measurement confirms it.
     """
-    tried: dict[float, tuple[Packed, dict[str, float]]] = {}
+    tried: dict[float, tuple[Packed, Measured]] = {}
 
-    def attempt(size: float) -> tuple[Packed, dict[str, float]] | None:
+    def attempt(size: float) -> tuple[Packed, Measured] | None:
         size = min(MAX_SIZE, max(MIN_SIZE, round(size * 20) / 20))
         if size not in tried:
             measured = _measure(job, values, size)
             if measured is None:
                 return None
-            tried[size] = (_pack(values, measured, geometry), measured)
+            tried[size] = (_pack(values, measured.heights, geometry), measured)
         return tried[size]
 
     size = _first_guess(values, geometry, budget)
@@ -277,11 +278,26 @@ def _first_guess(values: dict[str, Any], geometry: Geometry, budget: int) -> flo
     return math.sqrt(room / per_size2) if per_size2 > 0 else START_SIZE
 
 
-def _measure(job: PdfJob, values: dict[str, Any], size: float) -> dict[str, float] | None:
-    """The height (pt) of every panel heading and item at ``size``, by block id.
+@dataclass
+class Measured:
+    """One measurement at one type size: every block's height (pt) by block id, and where
+    each item was laid out (its own page of a measuring document) for drawing it."""
+
+    heights: dict[str, float]
+    boxes: dict[str, tuple[int, int, tuple[float, float, float, float]]]
+    """Item id → (measuring document, page, box in CSS px)."""
+    sources: list[bytes]
+    """The measuring documents' PDFs, which the sheet draws its items from."""
+    keys: list[str]
+    """The measuring documents' cache keys (their HTML)."""
+
+
+def _measure(job: PdfJob, values: dict[str, Any], size: float) -> Measured | None:
+    """Every panel heading and item at ``size``, laid out once.
 
     The panels are measured in two halves on two processes when there are enough of
-    them; each half is cached by its HTML.
+    them; each half is cached by its HTML: its heights and boxes as a value, its PDF as a
+    blob (the sheet draws the items from it).
     """
     panels = values["panels"]
     halves = (
@@ -303,44 +319,66 @@ def _measure(job: PdfJob, values: dict[str, Any], size: float) -> dict[str, floa
         filled.append(one)
     cache = job.context.cache
     keys = [content_key(render_version(), *one) for one in filled]
-    heights: dict[str, float] = {}
+    found: list[tuple[dict[str, Any], bytes] | None] = []
     missing = []
     for key, one in zip(keys, filled, strict=True):
         known = cache.get(MEASURE_NAMESPACE, key)
-        if isinstance(known, dict):
-            heights.update({str(k): float(v) for k, v in known.items()})
+        data = cache.get_blob(MEASURE_PDF_NAMESPACE, key) if isinstance(known, dict) else None
+        if isinstance(known, dict) and data is not None:
+            found.append((known, data))
         else:
+            found.append(None)
             missing.append((key, one))
     if missing:
         from exporter.core.workers import fork_map, worker_count
 
-        def run(item: tuple[str, tuple[str, str]]) -> tuple[dict[str, float], list[str]]:
+        def run(item: tuple[str, tuple[str, str]]) -> tuple[dict[str, Any], bytes, list[str]]:
             return _measure_one(job, *item[1])
 
         if worker_count(len(missing)) > 1:
             results = fork_map(run, missing)
         else:
             results = [run(item) for item in missing]
-        for (key, _), (found, refused) in zip(missing, results, strict=True):
-            heights.update(found)
+        done = iter(results)
+        for index, key in enumerate(keys):
+            if found[index] is not None:
+                continue
+            result, pdf, refused = next(done)
+            found[index] = (result, pdf)
             job.refused.extend(refused)
-            if not refused:
-                cache.put(MEASURE_NAMESPACE, key, found)
-    return heights
+            if not refused:  # refusals are reported on every build, never cached
+                cache.put(MEASURE_NAMESPACE, key, result)
+                cache.put_blob(MEASURE_PDF_NAMESPACE, key, pdf)
+                cache.prune_blobs(MEASURE_PDF_NAMESPACE, set(keys), limit=40)
+    measured = Measured({}, {}, [], keys)
+    for index, entry in enumerate(found):
+        assert entry is not None
+        result, pdf = entry
+        measured.sources.append(pdf)
+        measured.heights.update({str(k): float(v) for k, v in result["heights"].items()})
+        for item_id, (page, x1, y1, x2, y2) in result["boxes"].items():
+            box = (float(x1), float(y1), float(x2), float(y2))
+            measured.boxes[str(item_id)] = (index, int(page), box)
+    return measured
 
 
-def _measure_one(job: PdfJob, html: str, base_url: str) -> tuple[dict[str, float], list[str]]:
-    """Lay one measuring document out (in a worker process); its heights and refusals."""
+def _measure_one(job: PdfJob, html: str, base_url: str) -> tuple[dict[str, Any], bytes, list[str]]:
+    """Lay one measuring document out and write it (in a worker process): its heights and
+    item boxes, its PDF and its refusals."""
     before = len(job.refused)
     document = job.layout(html, base_url)
     heights: dict[str, float] = {}
-    for page in document.pages:
-        for name, (_x1, y1, _x2, y2) in page.anchors.items():
+    boxes: dict[str, list[float]] = {}
+    for number, page in enumerate(document.pages):
+        for name, (x1, y1, x2, y2) in page.anchors.items():
             if name.startswith("m-"):
                 heights[name[2:]] = round((y2 - y1) / PX_PER_PT, 3)
+                if name.startswith("m-i-"):
+                    boxes[name[4:]] = [number, *(round(v, 4) for v in (x1, y1, x2, y2))]
+    data: bytes = document.write_pdf(pdf_identifier=b"cheatsheet-measure")
     refused = job.refused[before:]
     del job.refused[before:]
-    return heights, list(refused)
+    return {"heights": heights, "boxes": boxes}, data, list(refused)
 
 
 def _pack(values: dict[str, Any], measured: dict[str, float], geometry: Geometry) -> Packed:
@@ -363,9 +401,7 @@ def _pack(values: dict[str, Any], measured: dict[str, float], geometry: Geometry
     )
 
 
-def _page_values(
-    panels: list[dict[str, Any]], packed: Packed, measured: dict[str, float]
-) -> list[dict[str, Any]]:
+def _page_values(panels: list[dict[str, Any]], packed: Packed) -> list[dict[str, Any]]:
     """The packed pages as template values: columns of panel pieces holding items."""
     by_id = {panel["id"]: panel for panel in panels}
     pages = []
@@ -386,165 +422,3 @@ def _page_values(
             columns.append(pieces)
         pages.append({"number": number + 1, "columns": columns, "first": number == 0})
     return pages
-
-
-def _badge(level: str, index: int) -> str:
-    return level[:1].upper() if level else str(index + 1)
-
-
-def cheatsheet_panels(job: PdfJob) -> list[dict[str, Any]]:
-    """Topic panels in taxonomy order (then "Other"), each with its items by level then
-    source order; a question is filed under its first topic."""
-    context = job.context
-    taxonomy = context.bank.taxonomy
-    deck = context.bank.deck
-    levels = {level: i for i, level in enumerate(deck.levels)}
-    by_topic: dict[str, list[tuple[int, RenderedQuestion]]] = {}
-    for number, rendered in enumerate(job.active()):
-        filed = first_topic(rendered.question, taxonomy.ids)
-        by_topic.setdefault(filed, []).append((number, rendered))
-    panels = []
-    for topic_id in [*taxonomy.ids, ""]:
-        group = by_topic.get(topic_id)
-        if not group:
-            continue
-        group.sort(key=lambda e: (levels.get(e[1].question.level, 99), e[0]))
-        topic = taxonomy.get(topic_id)
-        panels.append(
-            {
-                "id": anchor_slug("topic", topic_id or "other"),
-                "title": topic.title if topic is not None else "Other questions",
-                "items": [_item(job, rendered, levels) for _, rendered in group],
-            }
-        )
-    return panels
-
-
-def _item(job: PdfJob, rendered: RenderedQuestion, levels: dict[str, int]) -> Item:
-    question = rendered.question
-    if rendered.key_html:
-        key = job.html(rendered, "key")
-    else:
-        sentence = first_sentence(question.answer)
-        key = job.fragment(markup.render_field(sentence, True).html, question, "answer")
-    extra, kind = _extra(job, rendered)
-    level_index = levels.get(question.level, 0)
-    return Item(
-        id=question.id,
-        level=question.level,
-        badge=_badge(question.level, level_index),
-        label=short_label(question.question, lambda: job.html(rendered, "question")),
-        key=Markup(key),
-        extra=extra,
-        extra_kind=kind,
-    )
-
-
-_BLOCK = re.compile(
-    r'(?P<math><div class="math math-display">\\\[(?P<latex>.*?)\\\]</div>)'
-    r"|(?P<table><table>.*?</table>)"
-    r'|(?P<code><div class="highlight[^"]*"><pre>.*?</pre></div>)',
-    re.DOTALL,
-)
-
-
-def _extra(job: PdfJob, rendered: RenderedQuestion) -> tuple[Markup, str]:
-    """The card's first display formula, small table or code line (answer, then details)."""
-    question = rendered.question
-    key_math = _math_signature(rendered.key_html)
-    for name in ("answer", "details"):
-        text: str = getattr(rendered, f"{name}_html")
-        for match in _BLOCK.finditer(text):
-            if match.group("math") is not None:
-                latex = html_lib.unescape(match.group("latex"))
-                signature = _signature(latex)
-                if key_math and (signature in key_math or key_math in signature):
-                    continue
-                if to_html(latex) is None:  # drawn: only if it can be read at column width
-                    drawn = job.math.formula(latex, True)
-                    if isinstance(drawn, str) or drawn.width > WIDE_FORMULA:
-                        continue
-                return Markup(job.fragment(match.group("math"), question, name)), "math"
-            if match.group("table") is not None:
-                table = match.group("table")
-                rows = table.count("<tr>")
-                if rows <= SMALL_TABLE_ROWS and len(markup.plain_text(table)) <= SMALL_TABLE_CHARS:
-                    return Markup(job.fragment(table, question, name)), "table"
-                continue
-            line = _code_line(match.group("code"))
-            if line:
-                return Markup(f'<code class="code-line">{line}</code>'), "code"
-    return Markup(""), ""
-
-
-def _code_line(block: str) -> str:
-    """The first line of a highlighted block that is not blank, a comment or an import."""
-    body = re.sub(r"^.*?<code>", "", block, count=1, flags=re.DOTALL)
-    body = re.sub(r"</code></pre></div>$", "", body)
-    for line in body.split("\n"):
-        plain = html_lib.unescape(re.sub(r"<[^>]+>", "", line)).strip()
-        if not plain or plain.startswith(("#", "//", "import ", "from ")):
-            continue
-        if len(plain) > 90:
-            continue
-        line = line.strip().replace("<span></span>", "")
-        if len(plain) > 38:  # a long line loses its trailing comment
-            line = re.sub(r'\s*<span class="c1">[^<]*</span>$', "", line)
-        return line
-    return ""
-
-
-def _math_signature(key_html: str) -> str:
-    found = re.findall(r'<span class="math math-inline">\\\((.*?)\\\)</span>', key_html, re.DOTALL)
-    return _signature(html_lib.unescape(" ".join(found))) if found else ""
-
-
-def _signature(latex: str) -> str:
-    return re.sub(r"\\left|\\right|\\[,;!]|\s+", "", latex)
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"“*`$])")
-
-
-def first_sentence(markdown_text: str) -> str:
-    """The first sentence of a Markdown answer's first paragraph (the fallback key)."""
-    paragraph = markdown_text.strip().split("\n\n", 1)[0]
-    paragraph = " ".join(line.strip().lstrip("-*+ ") for line in paragraph.splitlines())
-    for match in _SENTENCE_END.finditer(paragraph):
-        before = paragraph[: match.start()]
-        if re.search(r"\b(e\.g|i\.e|vs|etc|cf|al)\.$", before):
-            continue
-        return before
-    return paragraph
-
-
-_LABEL_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^what is the difference between (.+?) and (.+)$", re.I), r"\1 vs. \2"),
-    (re.compile(r"^how (?:do|does) (.+?) differ from (.+?)(?: in how .*)?$", re.I), r"\1 vs. \2"),
-    (re.compile(r"^how (?:do|does) (.+?) differ$", re.I), r"\1 compared"),
-    (re.compile(r"^what (?:is|are) (?:an? |the )?(.+?) used for$", re.I), r"\1"),
-    (re.compile(r"^what (?:is|are) (?:an? |the )?(.+)$", re.I), r"\1"),
-]
-
-
-def short_label(question: str, question_html: Callable[[], Markup]) -> Markup:
-    """A short bold label derived from the question (documented in the README):
-
-    the trailing ``?`` and any ", and …" second half are dropped, "What is (a|an|the) X"
-    becomes "X", "What is the difference between X and Y" and "How does X differ from Y"
-    become "X vs. Y". A question with Markdown (math, code, emphasis, links) keeps its
-    rendered form in full.
-    """
-    text = " ".join(question.split())
-    if re.search(r"[`$*_\[\]<>\\]", text):
-        return question_html()
-    text = text.rstrip("?").strip()
-    head, sep, _tail = text.partition(", and ")
-    if sep and len(head.split()) >= 2:
-        text = head
-    for pattern, replacement in _LABEL_RULES:
-        if pattern.match(text):
-            text = pattern.sub(replacement, text)
-            break
-    text = text[:1].upper() + text[1:]
-    return Markup(html_lib.escape(text, quote=False))

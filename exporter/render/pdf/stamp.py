@@ -1,0 +1,130 @@
+"""Pieces of laid-out PDF pages drawn onto other pages as Form XObjects.
+
+The cheat sheet lays every item out once, each on a page of its own, to measure it; the
+packed sheet is then a light frame document (panel boxes, headings, masthead, footer) with
+each item's page drawn at its place. Nothing is laid out twice, and because a piece's
+page holds only that piece, its text is extracted, searched and copied once, where it is
+shown. Content streams are copied as they are (never parsed).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+PT_PER_PX = 0.75
+"""PDF units (pt) per CSS pixel."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Where one piece of a source page goes: ``source`` and ``page`` index the laid-out
+    sources, ``box`` is the piece's (x1, y1, x2, y2) on that page and ``at`` the (x, y)
+    where its top left corner lands on the target page, all in CSS pixels from the page's
+    top left corner, as WeasyPrint's anchors give them."""
+
+    source: int
+    page: int
+    box: tuple[float, float, float, float]
+    at: tuple[float, float]
+
+
+def stamp(base: bytes, sources: Sequence[bytes], pieces: Sequence[Sequence[Piece]]) -> bytes:
+    """``base`` with ``pieces[i]`` drawn over its page ``i``.
+
+    Each piece becomes a Form XObject holding its source page's content, clipped to the
+    piece's box (grown by :data:`BLEED` pixels, for glyphs that overhang their box) and
+    translated into place. The base keeps its links, outline, metadata and identifier;
+    web links inside a piece are carried over, moved with it.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+    )
+
+    from exporter.render.pdf.paged import _is_array, _page_content, _web_link
+
+    base_reader = PdfReader(io.BytesIO(base))
+    writer = PdfWriter(clone_from=base_reader)
+    readers = [PdfReader(io.BytesIO(data)) for data in sources]
+    if len(pieces) > len(writer.pages):
+        raise RuntimeError(f"pieces for {len(pieces)} pages, {len(writer.pages)} in the base")
+    for index, placed in enumerate(pieces):
+        if not placed:
+            continue
+        target = writer.pages[index]
+        target_height = float(target.mediabox.height)
+        shared: Any = target["/Resources"].get_object()
+        resources = DictionaryObject(shared)
+        named: Any = shared.get("/XObject")
+        xobjects = DictionaryObject(named.get_object() if named is not None else {})
+        drawing: list[str] = []
+        annotations: list[Any] = []
+        for number, piece in enumerate(placed):
+            page = readers[piece.source].pages[piece.page]
+            height = float(page.mediabox.height)
+            x1, y1, x2, y2 = (v * PT_PER_PX for v in piece.box)
+            bleed = BLEED * PT_PER_PX
+            box = (x1 - bleed, height - y2 - bleed, x2 + bleed, height - y1 + bleed)
+            form = DecodedStreamObject()
+            form.set_data(_page_content(page))
+            form.update(
+                {
+                    NameObject("/Type"): NameObject("/XObject"),
+                    NameObject("/Subtype"): NameObject("/Form"),
+                    NameObject("/BBox"): ArrayObject(FloatObject(round(v, 3)) for v in box),
+                    NameObject("/Resources"): page["/Resources"].clone(writer),
+                }
+            )
+            name = f"/ExporterPiece{number}"
+            xobjects[NameObject(name)] = writer._add_object(form.flate_encode())
+            # the piece's top left corner (x1, height - y1) lands on the target's "at"
+            dx = piece.at[0] * PT_PER_PX - x1
+            dy = (target_height - piece.at[1] * PT_PER_PX) - (height - y1)
+            drawing.append(f"q 1 0 0 1 {dx:.3f} {dy:.3f} cm {name} Do Q")
+            annots: Any = page.get("/Annots")
+            for annotation in annots.get_object() if annots is not None else []:
+                if _web_link(annotation):
+                    moved = annotation.clone(writer)
+                    _move(moved.get_object(), dx, dy)
+                    annotations.append(moved)
+        resources[NameObject("/XObject")] = xobjects
+        target[NameObject("/Resources")] = resources
+        # the base's content leaves its own transformation in force: save the state
+        # before it and restore it before drawing the pieces
+        before, after = DecodedStreamObject(), DecodedStreamObject()
+        before.set_data(b"q\n")
+        after.set_data(("Q\n" + "\n".join(drawing) + "\n").encode("ascii"))
+        existing: Any = target.raw_get("/Contents")
+        streams = list(existing.get_object()) if _is_array(existing) else [existing]
+        target[NameObject("/Contents")] = ArrayObject(
+            [writer._add_object(before), *streams, writer._add_object(after)]
+        )
+        if annotations:
+            own: Any = target.raw_get("/Annots") if "/Annots" in target else None
+            merged = [*(own.get_object() if own is not None else []), *annotations]
+            target[NameObject("/Annots")] = ArrayObject(merged)
+    writer._ID = base_reader.trailer.get("/ID")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+BLEED = 3.0
+"""How far (CSS px) around its box a piece is drawn: italic overhangs, badge edges."""
+
+
+def _move(annotation: Any, dx: float, dy: float) -> None:
+    """A link annotation with its rectangle moved by (dx, dy) PDF units."""
+    from pypdf.generic import ArrayObject, FloatObject, NameObject
+
+    x1, y1, x2, y2 = (float(v) for v in annotation["/Rect"])
+    annotation[NameObject("/Rect")] = ArrayObject(
+        FloatObject(round(v, 3)) for v in (x1 + dx, y1 + dy, x2 + dx, y2 + dy)
+    )
