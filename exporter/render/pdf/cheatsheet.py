@@ -71,6 +71,9 @@ def render_cheatsheet(context: RenderContext) -> None:
     default_columns = 4 if orientation == "landscape" else 3
     columns = max(1, min(4, int(context.option("columns", default_columns))))
     budget = max(1, int(context.option("pages", DEFAULT_PAGES)))
+    with job.math.collecting() as wanted:  # the formulas the sheet will draw ...
+        cheatsheet_panels(job)
+    job.math.prepare(wanted)  # ... drawn side by side
     panels = cheatsheet_panels(job)
     width_mm, height_mm = PAPER_MM[job.paper()]
     if orientation == "landscape":

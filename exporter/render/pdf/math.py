@@ -29,9 +29,10 @@ the 79-question bank with details (about 430 formulas, 22 pages, WeasyPrint 70, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +168,14 @@ def _draw(latex: str, display: bool) -> Formula:
     return Formula(svg, round(width / em, 4), round(height / em, 4), round(depth / em, 4))
 
 
+PREPARE_MIN = 4
+"""Fewer formulas to draw than this are drawn one by one, where they are needed."""
+
+
+def _key(latex: str, display: bool) -> str:
+    return content_key(latex, "display" if display else "inline", str(DRAW_SIZE), FORMAT_VERSION)
+
+
 class MathRenderer:
     """Draws formulas through a cache; remembers nothing else between calls."""
 
@@ -180,10 +189,56 @@ class MathRenderer:
         always are: see :mod:`exporter.render.pdf.mathtext`)."""
         self.drawn = 0
         """How many formulas were drawn (not found in the cache) by this renderer."""
+        self.wanted: list[tuple[str, bool]] | None = None
+        """While :meth:`collecting`: the formulas asked for, none of them drawn."""
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[list[tuple[str, bool]]]:
+        """A dry run: while active, every formula asked for is noted and answered with a
+        blank stand-in (nothing drawn, nothing reported); :meth:`prepare` then draws the
+        noted ones side by side."""
+        self.wanted = []
+        try:
+            yield self.wanted
+        finally:
+            self.wanted = None
+
+    def prepare(self, wanted: list[tuple[str, bool]]) -> None:
+        """Draw the formulas of ``wanted`` that are not cached yet, on one process per core
+        (a cold build of a bank with many formulas), into the cache."""
+        todo = sorted(
+            {(latex, display) for latex, display in wanted if not self._known(latex, display)}
+        )
+        if len(todo) < PREPARE_MIN:
+            return
+        from exporter.core.workers import fork_map, split, worker_count
+
+        draw("x", False)  # loads ziamath and the math font once, before forking
+        parts = split(todo, worker_count(len(todo)))
+
+        def run(part: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+            results: list[dict[str, Any]] = []
+            for latex, display in part:
+                try:
+                    results.append(draw(latex, display).to_json())
+                except MathError as exc:
+                    results.append({"error": str(exc)})
+            return results
+
+        for part, results in zip(parts, fork_map(run, parts), strict=True):
+            for (latex, display), result in zip(part, results, strict=True):
+                self.cache.put(CACHE_NAMESPACE, _key(latex, display), result)
+                self.drawn += 1
+
+    def _known(self, latex: str, display: bool) -> bool:
+        return isinstance(self.cache.get(CACHE_NAMESPACE, _key(latex, display)), dict)
 
     def formula(self, latex: str, display: bool) -> Formula | str:
         """The drawn formula, or why it cannot be drawn (both cached by content)."""
-        key = content_key(latex, "display" if display else "inline", str(DRAW_SIZE), FORMAT_VERSION)
+        if self.wanted is not None:
+            self.wanted.append((latex, display))
+            return Formula("<svg></svg>", 1.0, 1.0, 0.0)
+        key = _key(latex, display)
         cached = self.cache.get(CACHE_NAMESPACE, key)
         if isinstance(cached, dict):
             if "error" in cached:
