@@ -433,3 +433,34 @@ def test_items_are_drawn_where_a_direct_layout_puts_them(bank: Sheet, tmp_path: 
             assert text.count(first) == 1, (question.id, first)
             checked += 1
     assert checked >= 20
+
+
+def test_formulas_drawn_side_by_side_match_one_by_one() -> None:
+    """``prepare`` draws the formulas a dry run collected on forked workers into the cache;
+    what it caches is what drawing them here gives, failures included."""
+    from exporter.core.cache import Cache
+    from exporter.render.pdf.math import MathRenderer, draw
+
+    wanted = [
+        (r"\frac{a}{b+c}", True),
+        (r"\sum_{i=1}^{n} x_i^2", True),
+        (r"\sqrt{\sigma^2 + \epsilon}", False),
+        (r"\left(\frac{1}{2}\right)", True),
+        (r"\frac{1}{", True),
+        (r"\frac{a}{b+c}", True),
+    ]
+    renderer = MathRenderer(Cache(None))
+    with renderer.collecting() as noted:
+        for latex, display in wanted:
+            assert renderer.formula(latex, display) is not None
+    assert noted == wanted and renderer.drawn == 0
+    renderer.prepare(noted)
+    assert renderer.drawn == 5  # each distinct formula once
+    for latex, display in wanted:
+        got = renderer.formula(latex, display)
+        try:
+            expected: object = draw(latex, display)
+        except Exception as exc:  # noqa: BLE001 - the error text is what is cached
+            expected = str(exc)
+        assert got == expected, latex
+    assert renderer.drawn == 5  # all answered from the cache
