@@ -160,8 +160,8 @@ def test_dependencies_with_internals_are_bounded_and_the_pin_is_inside(name: str
 
 
 def test_the_pinned_releases_still_have_the_internals_we_use() -> None:
-    """render/pdf/fit.py and paged.py read ``page._page_box``; paged.py and merge.py call
-    ``PdfWriter._add_object`` and ``_root_object``; weasy.py wraps ``ffi.new`` of
+    """render/pdf/fit.py and paged.py read ``page._page_box``; stamp.py and merge.py call
+    ``PdfWriter._add_object`` and ``_root_object`` and set ``_ID``; weasy.py wraps ``ffi.new`` of
     ``weasyprint.text.ffi``. If a release renames one, this fails before a user's build."""
     from pypdf import PdfWriter
 
@@ -174,6 +174,7 @@ def test_the_pinned_releases_still_have_the_internals_we_use() -> None:
         assert hasattr(box, attribute)
     writer = PdfWriter()
     assert callable(writer._add_object) and writer._root_object is not None
+    assert hasattr(writer, "_ID")
     ffi = sys.modules["weasyprint.text.ffi"].ffi
     assert getattr(ffi, "_exporter_arrays", False)  # the array-type cache is in place
     assert len(ffi.new("unsigned int[3]", [1, 2, 3])) == 3

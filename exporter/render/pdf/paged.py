@@ -10,7 +10,8 @@ template (``part == "frame"``): page numbers ("Page N of M"), the date, the cont
 their page numbers, links and the PDF outline. The frame has one page per content page,
 holding invisible marks where the segments put their anchors and bookmarks, so WeasyPrint
 itself resolves ``target-counter()``, internal links and bookmarks. Each final page is the
-frame page with its segment page drawn underneath as a PDF Form XObject (:func:`stack`):
+frame page with its segment page drawn underneath as a PDF Form XObject
+(:func:`exporter.render.pdf.stamp.stack`):
 content streams are copied, never parsed, so stacking costs milliseconds per page.
 
 The template protocol: every PDF template renders ``part == "content"`` (one segment:
@@ -21,7 +22,6 @@ of page one, such as the contents list).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 from exporter.core.cache import content_key
 from exporter.core.diagnostics import Location
 from exporter.render.pdf.job import PdfJob, render_version
+from exporter.render.pdf.stamp import stack
 
 SEGMENTS_NAMESPACE = "pdf-segments-{target}"
 """Cache namespace of a target's laid-out segments: PDF blobs and their page facts."""
@@ -210,92 +211,4 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
     if len(job.refused) == refused:  # refusals are reported on every build, never cached
         cache.put_blob(namespace, key, data)
         cache.prune_blobs(namespace, {key}, limit=40)
-    return data
-
-
-def stack(frame: bytes, contents: list[bytes]) -> bytes:
-    """The frame's pages, each with the next content page drawn underneath.
-
-    The content page becomes a Form XObject (its content stream copied as is, its
-    resources cloned once per segment) painted before the frame page's own content; the
-    frame keeps its links, outline, metadata and identifier. Content pages' own link
-    annotations (web links in answers) are carried over.
-    """
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import (
-        ArrayObject,
-        DecodedStreamObject,
-        DictionaryObject,
-        NameObject,
-    )
-
-    source = PdfReader(io.BytesIO(frame))
-    writer = PdfWriter(clone_from=source)
-    index = 0
-    for data in contents:
-        if not data:  # a blank page: the frame page alone
-            index += 1
-            continue
-        reader = PdfReader(io.BytesIO(data))
-        for page in reader.pages:
-            target = writer.pages[index]
-            index += 1
-            form = DecodedStreamObject()
-            form.set_data(_page_content(page))
-            form.update(
-                {
-                    NameObject("/Type"): NameObject("/XObject"),
-                    NameObject("/Subtype"): NameObject("/Form"),
-                    NameObject("/BBox"): ArrayObject(page.mediabox),
-                    NameObject("/Resources"): page["/Resources"].clone(writer),
-                }
-            )
-            form_ref = writer._add_object(form.flate_encode())
-            # WeasyPrint pages share one resource dictionary: each page gets its own copy
-            shared: Any = target["/Resources"].get_object()
-            resources = DictionaryObject(shared)
-            named: Any = shared.get("/XObject")
-            xobjects = DictionaryObject(named.get_object() if named is not None else {})
-            xobjects[NameObject("/ExporterContent")] = form_ref
-            resources[NameObject("/XObject")] = xobjects
-            target[NameObject("/Resources")] = resources
-            prefix = DecodedStreamObject()
-            prefix.set_data(b"q /ExporterContent Do Q\n")
-            existing: Any = target.raw_get("/Contents")  # the reference: streams are indirect
-            streams = list(existing.get_object()) if _is_array(existing) else [existing]
-            target[NameObject("/Contents")] = ArrayObject([writer._add_object(prefix), *streams])
-            annots: Any = page.get("/Annots")
-            if annots is not None:
-                carried = [a.clone(writer) for a in annots.get_object() if _web_link(a)]
-                own: Any = target.raw_get("/Annots") if "/Annots" in target else None
-                merged = [*(own.get_object() if own is not None else []), *carried]
-                if merged:
-                    target[NameObject("/Annots")] = ArrayObject(merged)
-    if index != len(writer.pages):
-        raise RuntimeError(f"{len(writer.pages)} frame pages for {index} content pages")
-    writer._ID = source.trailer.get("/ID")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def _web_link(annotation: Any) -> bool:
-    """Whether an annotation is a link to a web address (internal links of a segment
-    point into that segment alone; the frame makes the document's own)."""
-    action = annotation.get_object().get("/A")
-    return action is not None and action.get_object().get("/S") == "/URI"
-
-
-def _is_array(value: Any) -> bool:
-    from pypdf.generic import ArrayObject
-
-    return isinstance(value.get_object(), ArrayObject)
-
-
-def _page_content(page: Any) -> bytes:
-    """A page's content stream(s), decoded and joined (never parsed)."""
-    contents = page["/Contents"].get_object()
-    if _is_array(contents):
-        return b"\n".join(item.get_object().get_data() for item in contents)
-    data: bytes = contents.get_data()
     return data

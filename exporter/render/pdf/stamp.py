@@ -21,23 +21,41 @@ PT_PER_PX = 0.75
 @dataclass(frozen=True)
 class Piece:
     """Where one piece of a source page goes: ``source`` and ``page`` index the laid-out
-    sources, ``box`` is the piece's (x1, y1, x2, y2) on that page and ``at`` the (x, y)
-    where its top left corner lands on the target page, all in CSS pixels from the page's
-    top left corner, as WeasyPrint's anchors give them."""
+    sources, ``box`` is the piece's (x1, y1, x2, y2) on that page (None: the whole page)
+    and ``at`` the (x, y) where its top left corner lands on the target page, all in CSS
+    pixels from the page's top left corner, as WeasyPrint's anchors give them."""
 
     source: int
     page: int
-    box: tuple[float, float, float, float]
+    box: tuple[float, float, float, float] | None
     at: tuple[float, float]
 
 
-def stamp(base: bytes, sources: Sequence[bytes], pieces: Sequence[Sequence[Piece]]) -> bytes:
-    """``base`` with ``pieces[i]`` drawn over its page ``i``.
+def stack(frame: bytes, contents: list[bytes]) -> bytes:
+    """The frame's pages, each with the next content page drawn underneath (an empty
+    content part: the frame page alone)."""
+    sources = [data for data in contents if data]
+    placed: list[list[Piece]] = []
+    source = 0
+    for data in contents:
+        if not data:
+            placed.append([])
+            continue
+        placed.extend([Piece(source, n, None, (0.0, 0.0))] for n in range(_pages(data)))
+        source += 1
+    return stamp(frame, sources, placed, under=True)
 
-    Each piece becomes a Form XObject holding its source page's content, clipped to the
-    piece's box (grown by :data:`BLEED` pixels, for glyphs that overhang their box) and
-    translated into place. The base keeps its links, outline, metadata and identifier;
-    web links inside a piece are carried over, moved with it.
+
+def stamp(
+    base: bytes, sources: Sequence[bytes], pieces: Sequence[Sequence[Piece]], under: bool = False
+) -> bytes:
+    """``base`` with ``pieces[i]`` drawn on its page ``i``: over its content, or under it.
+
+    Each piece becomes a Form XObject holding its source page's content (copied as it is,
+    never parsed), clipped to the piece's box (grown by :data:`BLEED` pixels, for glyphs
+    that overhang their box) and translated into place. The base keeps its links,
+    outline, metadata and identifier; web links inside a piece are carried over, moved
+    with it.
     """
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (
@@ -48,18 +66,17 @@ def stamp(base: bytes, sources: Sequence[bytes], pieces: Sequence[Sequence[Piece
         NameObject,
     )
 
-    from exporter.render.pdf.paged import _is_array, _page_content, _web_link
-
     base_reader = PdfReader(io.BytesIO(base))
     writer = PdfWriter(clone_from=base_reader)
     readers = [PdfReader(io.BytesIO(data)) for data in sources]
-    if len(pieces) > len(writer.pages):
+    if len(pieces) != len(writer.pages):
         raise RuntimeError(f"pieces for {len(pieces)} pages, {len(writer.pages)} in the base")
     for index, placed in enumerate(pieces):
         if not placed:
             continue
         target = writer.pages[index]
         target_height = float(target.mediabox.height)
+        # WeasyPrint pages share one resource dictionary: each page gets its own copy
         shared: Any = target["/Resources"].get_object()
         resources = DictionaryObject(shared)
         named: Any = shared.get("/XObject")
@@ -69,9 +86,13 @@ def stamp(base: bytes, sources: Sequence[bytes], pieces: Sequence[Sequence[Piece
         for number, piece in enumerate(placed):
             page = readers[piece.source].pages[piece.page]
             height = float(page.mediabox.height)
-            x1, y1, x2, y2 = (v * PT_PER_PX for v in piece.box)
-            bleed = BLEED * PT_PER_PX
-            box = (x1 - bleed, height - y2 - bleed, x2 + bleed, height - y1 + bleed)
+            if piece.box is None:
+                box: tuple[float, ...] = tuple(float(v) for v in page.mediabox)
+                x1 = y1 = 0.0
+            else:
+                x1, y1, x2, y2 = (v * PT_PER_PX for v in piece.box)
+                bleed = BLEED * PT_PER_PX
+                box = (x1 - bleed, height - y2 - bleed, x2 + bleed, height - y1 + bleed)
             form = DecodedStreamObject()
             form.set_data(_page_content(page))
             form.update(
@@ -87,25 +108,31 @@ def stamp(base: bytes, sources: Sequence[bytes], pieces: Sequence[Sequence[Piece
             # the piece's top left corner (x1, height - y1) lands on the target's "at"
             dx = piece.at[0] * PT_PER_PX - x1
             dy = (target_height - piece.at[1] * PT_PER_PX) - (height - y1)
-            drawing.append(f"q 1 0 0 1 {dx:.3f} {dy:.3f} cm {name} Do Q")
+            move = f"1 0 0 1 {dx:.3f} {dy:.3f} cm " if dx or dy else ""
+            drawing.append(f"q {move}{name} Do Q")
             annots: Any = page.get("/Annots")
             for annotation in annots.get_object() if annots is not None else []:
                 if _web_link(annotation):
                     moved = annotation.clone(writer)
-                    _move(moved.get_object(), dx, dy)
+                    if dx or dy:
+                        _move(moved.get_object(), dx, dy)
                     annotations.append(moved)
         resources[NameObject("/XObject")] = xobjects
         target[NameObject("/Resources")] = resources
-        # the base's content leaves its own transformation in force: save the state
-        # before it and restore it before drawing the pieces
-        before, after = DecodedStreamObject(), DecodedStreamObject()
-        before.set_data(b"q\n")
-        after.set_data(("Q\n" + "\n".join(drawing) + "\n").encode("ascii"))
-        existing: Any = target.raw_get("/Contents")
+        existing: Any = target.raw_get("/Contents")  # the reference: streams are indirect
         streams = list(existing.get_object()) if _is_array(existing) else [existing]
-        target[NameObject("/Contents")] = ArrayObject(
-            [writer._add_object(before), *streams, writer._add_object(after)]
-        )
+        if under:
+            first = DecodedStreamObject()
+            first.set_data(("\n".join(drawing) + "\n").encode("ascii"))
+            contents = [writer._add_object(first), *streams]
+        else:
+            # the base's content leaves its own transformation in force: save the state
+            # before it and restore it before drawing the pieces
+            before, after = DecodedStreamObject(), DecodedStreamObject()
+            before.set_data(b"q\n")
+            after.set_data(("Q\n" + "\n".join(drawing) + "\n").encode("ascii"))
+            contents = [writer._add_object(before), *streams, writer._add_object(after)]
+        target[NameObject("/Contents")] = ArrayObject(contents)
         if annotations:
             own: Any = target.raw_get("/Annots") if "/Annots" in target else None
             merged = [*(own.get_object() if own is not None else []), *annotations]
@@ -121,10 +148,38 @@ BLEED = 3.0
 
 
 def _move(annotation: Any, dx: float, dy: float) -> None:
-    """A link annotation with its rectangle moved by (dx, dy) PDF units."""
+    """A link annotation's rectangle moved by (dx, dy) PDF units."""
     from pypdf.generic import ArrayObject, FloatObject, NameObject
 
     x1, y1, x2, y2 = (float(v) for v in annotation["/Rect"])
     annotation[NameObject("/Rect")] = ArrayObject(
         FloatObject(round(v, 3)) for v in (x1 + dx, y1 + dy, x2 + dx, y2 + dy)
     )
+
+
+def _pages(data: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(data)).pages)
+
+
+def _web_link(annotation: Any) -> bool:
+    """Whether an annotation is a link to a web address (internal links of a laid-out
+    part point into that part alone; the base makes the document's own)."""
+    action = annotation.get_object().get("/A")
+    return action is not None and action.get_object().get("/S") == "/URI"
+
+
+def _is_array(value: Any) -> bool:
+    from pypdf.generic import ArrayObject
+
+    return isinstance(value.get_object(), ArrayObject)
+
+
+def _page_content(page: Any) -> bytes:
+    """A page's content stream(s), decoded and joined (never parsed)."""
+    contents = page["/Contents"].get_object()
+    if _is_array(contents):
+        return b"\n".join(item.get_object().get_data() for item in contents)
+    data: bytes = contents.get_data()
+    return data
