@@ -479,6 +479,8 @@ def _extra(job: PdfJob, rendered: RenderedQuestion) -> tuple[Markup, str]:
 
 def _code_line(block: str) -> str:
     """The first line of a highlighted block that is not blank, a comment or an import."""
+    from exporter.render.pdf.job import wrap_code
+
     body = re.sub(r"^.*?<code>", "", block, count=1, flags=re.DOTALL)
     body = re.sub(r"</code></pre></div>$", "", body)
     for line in body.split("\n"):
@@ -490,7 +492,9 @@ def _code_line(block: str) -> str:
         line = line.strip().replace("<span></span>", "")
         if len(plain) > 38:  # a long line loses its trailing comment
             line = re.sub(r'\s*<span class="c1">[^<]*</span>$', "", line)
-        return line
+        # 36 characters fit a column of the narrowest default sheet (three portrait A4
+        # columns) at the largest type: a longer line wraps after the continuation mark
+        return wrap_code(line, 36)
     return ""
 
 
