@@ -4,6 +4,7 @@ question's first word stands alone on a line."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def test_wrapped_code_lines_continue_after_a_mark_past_the_line_start(
                 for line in lines_of(page)
             ]
             code = [line for line in code if line and text_of(line).strip()]
-            for before, line in zip(code, code[1:], strict=False):
+            for before, line in itertools.pairwise(code):
                 glyphs = [c for c in line if c["text"].strip()]
                 if glyphs[0]["text"] != CODE_MARK:
                     assert CODE_MARK not in text_of(line), text_of(line)
@@ -104,8 +105,8 @@ def test_wrapped_code_lines_continue_after_a_mark_past_the_line_start(
                 assert glyphs[1]["x0"] > glyphs[0]["x1"], text_of(line)
             for line in code:  # never outside the page's text area
                 for char in line:
-                    assert 5 * MM <= char["x0"] and char["x1"] <= width - 5 * MM, text_of(line)
-                    assert 5 * MM <= char["top"] and char["bottom"] <= height - 5 * MM
+                    assert char["x0"] >= 5 * MM and char["x1"] <= width - 5 * MM, text_of(line)
+                    assert char["top"] >= 5 * MM and char["bottom"] <= height - 5 * MM
     assert continuations >= 1, f"{target}: no code line wrapped"
     if target == "guide":  # the answer's line, the details' indented line and long word
         assert continuations >= 3
@@ -166,7 +167,7 @@ def test_no_question_starts_with_its_first_word_alone_on_a_line(
         pages = pdf.pages[::2] if target == "flashcards" else pdf.pages  # fronts
         for number, page in enumerate(pages, start=1):
             lines = [re.sub(r"^\d+\.", "", text_of(line)).strip() for line in lines_of(page)]
-            for line, after in zip(lines, lines[1:], strict=False):
+            for line, after in itertools.pairwise(lines):
                 for first, second in firsts:
                     if line == first and after.startswith(second):
                         lonely.append((number, first, after[:30]))
