@@ -1,6 +1,7 @@
 """Flowing PDFs (cheat sheet, quiz) rendered in parts, in parallel, and cached by content.
 
-A document is cut into **segments** that each start on a new page (the cheat sheet at
+A document is cut into **segments** that each start on a new page, or, for a flowing
+document (the guide), that each end at a page foot (see :func:`_flow`) (the cheat sheet at
 section boundaries, the quiz before the answer key). Each segment is laid out by WeasyPrint
 on its own, so segments run in parallel worker processes and a segment whose HTML did not
 change is taken from ``build/.cache``: an edit re-lays out only the segment holding it.
