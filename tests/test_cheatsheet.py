@@ -70,16 +70,26 @@ def text_area(page: Any) -> tuple[float, float, float, float]:
     return left, top, float(page.width) - right, float(page.height) - bottom
 
 
-def column_bottoms(page: Any) -> list[float]:
-    """The lowest glyph of each column (pt from the page top), the footer left out."""
-    _left, top, _right, bottom = text_area(page)
+def column_bottoms(
+    page: Any,
+    columns: list[tuple[float, float]] | None = None,
+    area: tuple[float, float] | None = None,
+) -> list[float]:
+    """The lowest glyph of each column (pt from the page top), the footer left out; by
+    default the cheat sheet's columns and text area, else ``columns`` and ``(top, bottom)``."""
+    top, bottom = area if area is not None else text_area(page)[1::2]
     result = []
-    for x0, x1 in columns_of(page):
+    for x0, x1 in columns if columns is not None else columns_of(page):
         chars = [
             c for c in page.chars if x0 - 1 <= c["x0"] and c["x1"] <= x1 + 1 and c["top"] < bottom
         ]
         result.append(max((c["bottom"] for c in chars), default=top))
     return result
+
+
+def fill_ratio(bottoms: list[float], top: float, bottom: float) -> float:
+    """How full a page is: its columns' text height over their full height."""
+    return sum(b - top for b in bottoms) / (len(bottoms) * (bottom - top))
 
 
 def test_real_bank_fits_four_pages_and_shows_every_key(bank: Sheet) -> None:
@@ -102,10 +112,9 @@ def test_pages_are_full_and_the_last_page_is_balanced(bank: Sheet) -> None:
         pages = pdf.pages
         assert len(pages) >= 2
         _left, top, _right, bottom = text_area(pages[0])
-        height = bottom - top
         for number, page in enumerate(pages[:-1], start=1):
             bottoms = column_bottoms(page)
-            fill = sum(b - top for b in bottoms) / (len(bottoms) * height)
+            fill = fill_ratio(bottoms, top, bottom)
             assert fill >= 0.85, (number, round(fill, 3), bottoms)
         last = [b - top for b in column_bottoms(pages[-1])]
         assert max(last) - min(last) <= 0.3 * max(last), last

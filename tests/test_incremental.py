@@ -280,8 +280,10 @@ def test_an_edit_re_lays_out_one_segment_of_the_guide_and_quiz(tmp_path):
     out, cold, stored, added = _edit_and_rebuild(
         tmp_path, ["guide", "quiz", "cheatsheet"], "pdf-segments-*/*.bin"
     )
-    assert stored >= 5  # three levels of the guide, questions and key of the quiz
-    assert added == 2
+    assert stored >= 5  # guide segments (and their probes), questions and key of the quiz
+    # the key's segment, and the guide's segment: twice (its probe and the part kept up to
+    # a page foot) unless it is the last one; the segments after it are reused
+    assert added in (2, 3)
     names = ("deep-learning-guide.pdf", "deep-learning-quiz.pdf", "deep-learning-cheatsheet.pdf")
     for name in names:
         assert (out / name).read_bytes() == (cold / name).read_bytes(), name

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from exporter.render.pdf.job import PdfJob, anchor_slug, first_topic
+from exporter.render.pdf.job import PdfJob, anchor_slug, first_topic, wrap_code
 from exporter.render.pdf.mathtext import to_html
 from exporter.text import markup
 
@@ -144,7 +144,9 @@ def _code_line(block: str) -> str:
         line = line.strip().replace("<span></span>", "")
         if len(plain) > 38:  # a long line loses its trailing comment
             line = re.sub(r'\s*<span class="c1">[^<]*</span>$', "", line)
-        return line
+        # 36 characters fit a column of the narrowest default sheet (three portrait A4
+        # columns) at the largest type: a longer line wraps after the continuation mark
+        return wrap_code(line, 36)
     return ""
 
 

@@ -12,6 +12,7 @@ from exporter.render.pdf.fit import fit_keys, measure_cards, shrink_to_fit
 from exporter.render.pdf.grid import CardGrid, card_grid
 from exporter.render.pdf.job import (
     PdfJob,
+    code_chars,
     last_marked,
     ordered_entries,
     render_version,
@@ -28,6 +29,10 @@ from exporter.render.pdf.sheets import (
 
 if TYPE_CHECKING:
     from exporter.core.context import RenderContext
+
+
+CARD_INSET_MM = 10.0
+"""The card body's left and right insets together (``.card-body`` in flashcards.css)."""
 
 
 FLASHCARD_BATCH = 12
@@ -107,6 +112,14 @@ def render_flashcards(context: RenderContext) -> None:
     """
     job = PdfJob(context, "flashcards")
     grid = card_grid(context, job.paper())
+    body = grid.card_size[0] - CARD_INSET_MM
+    job.code_chars = {  # at the largest type: a card shrunk to fit only gains room
+        name: code_chars(body - 0.5 - 0.9 * font * 25.4 / 72, font)
+        for name, font in (
+            ("question", FRONT_SIZES[0] * grid.type_scale * 0.8),
+            ("answer", BACK_SIZES[0] * grid.type_scale * 0.8),
+        )
+    }
     entries = ordered_entries(job.entries(details=False), context)
     cards = [Card(number, entry) for number, entry in enumerate(entries, start=1)]
     calibration = bool(context.option("calibration", False))

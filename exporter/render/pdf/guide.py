@@ -8,9 +8,11 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from exporter.render.pdf.job import (
+    PAPER_MM,
     Entry,
     PdfJob,
     anchor_slug,
+    code_chars,
     ordered_entries,
     plain_length,
 )
@@ -31,6 +33,7 @@ def render_guide(context: RenderContext) -> None:
     group_by = str(context.option("group_by", "level"))
     orientation = str(context.option("orientation", "portrait"))
     columns = max(1, min(4, int(context.option("columns", 2))))
+    job.code_chars = guide_code_chars(job.paper(), orientation, columns)
     entries = job.entries(details)
     sections = guide_sections(entries, context, group_by)
     values = {
@@ -43,7 +46,108 @@ def render_guide(context: RenderContext) -> None:
         "details": details,
     }
     segments = guide_segments(sections)
-    render_paged(job, "guide.html.j2", values, segments, context.output_path("-guide.pdf"))
+    path = context.output_path("-guide.pdf")
+    render_paged(job, "guide.html.j2", values, segments, path, flow=(split_segment, join_segments))
+
+
+def _flat(segment: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any], Any]]:
+    return [
+        (section, topic, entry)
+        for section in segment["sections"]
+        for topic in section["topics"]
+        for entry in topic["entries"]
+    ]
+
+
+def _grouped(
+    flat: list[tuple[dict[str, Any], dict[str, Any], Any]], cut: bool
+) -> list[dict[str, Any]]:
+    """Sections of topics of entries again; with ``cut``, the first section and topic lose
+    their title and id when the run starts inside them (they continue a piece before)."""
+    sections: list[dict[str, Any]] = []
+    last: tuple[int, int] = (0, 0)
+    for index, (section, topic, entry) in enumerate(flat):
+        if not sections or id(section) != last[0]:
+            inside = cut and index == 0 and section["topics"][0]["entries"][0] is not entry
+            sections.append(
+                {
+                    "id": "" if inside else section["id"],
+                    "title": "" if inside else section["title"],
+                    "topics": [],
+                }
+            )
+        if id(section) != last[0] or id(topic) != last[1]:
+            inside = cut and index == 0 and topic["entries"][0] is not entry
+            sections[-1]["topics"].append(
+                {
+                    "id": "" if inside else topic["id"],
+                    "title": "" if inside else topic["title"],
+                    "entries": [],
+                }
+            )
+        sections[-1]["topics"][-1]["entries"].append(entry)
+        last = (id(section), id(topic))
+    return sections
+
+
+def split_segment(
+    segment: dict[str, Any], tail: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The segment cut before the first entry with something on its last page (``tail``:
+    the ids there): the part kept ends at the foot of the page before, the rest is carried
+    into the next segment. None when nothing would be kept."""
+    on_last = set(tail)
+    flat = _flat(segment)
+    cut = next((i for i, (_, _, entry) in enumerate(flat) if f"q-{entry['id']}" in on_last), 0)
+    if cut <= 0:
+        return None
+    kept = dict(segment, sections=_grouped(flat[:cut], False), size=cut)
+    section, topic, _ = flat[cut]
+    rest = _grouped(flat[cut:], True)
+    in_section = rest[0]["title"] == "" and section["title"]
+    in_topic = rest[0]["topics"][0]["title"] == "" and topic["title"]
+    carried = {
+        "sections": rest,
+        "continued": section["title"] if in_section else "",
+        "continued_topic": topic["title"] if in_topic else "",
+        "size": len(flat) - cut,
+    }
+    if not in_section and not section["title"]:  # a section already continued before
+        carried["continued"] = segment["continued"]
+    if not in_topic and not topic["title"]:
+        carried["continued_topic"] = segment["continued_topic"]
+    return kept, carried
+
+
+def join_segments(carried: dict[str, Any], segment: dict[str, Any]) -> dict[str, Any]:
+    """A carried part followed by the next segment, as one segment."""
+    return {
+        "sections": [*carried["sections"], *segment["sections"]],
+        "continued": carried["continued"],
+        "continued_topic": carried["continued_topic"],
+        "size": carried["size"] + segment["size"],
+    }
+
+
+BODY_PT = 7.4
+"""The guide's body type (``body.guide`` in guide.css); code is 0.86 of it, details 0.95."""
+SIDE_MARGIN_MM = 11.0
+COLUMN_GAP_MM = 6.0
+"""The page's side margins and the column gap (guide.css)."""
+
+
+def guide_code_chars(paper: str, orientation: str, columns: int) -> dict[str, int]:
+    """Characters of code per line in an answer's and in the details' code blocks."""
+    width, height = PAPER_MM[paper]
+    if orientation == "landscape":
+        width = height
+    column = (width - 2 * SIDE_MARGIN_MM - (columns - 1) * COLUMN_GAP_MM) / columns
+    result = {}
+    for name, scale, inset in (("answer", 1.0, 0.0), ("details", 0.95, 2.1)):
+        font = BODY_PT * scale * 0.86
+        pad = 0.5 + 0.9 * font * 25.4 / 72  # the block's border and side padding (mm)
+        result[name] = code_chars(column - inset - pad, font)
+    return result
 
 
 SEGMENT_MIN_ENTRIES = 20

@@ -74,6 +74,9 @@ class PdfJob:
     target: str
     math: MathRenderer = field(init=False)
     refused: list[str] = field(default_factory=list)
+    code_chars: dict[str, int] = field(default_factory=dict)
+    """Characters of code that fit on one line, per field name (``answer``, ``details``):
+    longer code lines are broken with a continuation mark (see :func:`wrap_code`)."""
     _env: Environment | None = None
 
     def __post_init__(self) -> None:
@@ -121,7 +124,7 @@ class PdfJob:
                 question.where(name), "E011", f"formula cannot be drawn ({why}): {excerpt(latex)}"
             )
 
-        return Markup(typeset(self.math.replace(text, failed)))
+        return Markup(typeset(self.math.replace(text, failed), self.code_chars.get(name, 0)))
 
     def _absolute_image(self, match: re.Match[str]) -> str:
         """An image inside the source as a data URI: the PDF then names it by content,
@@ -342,10 +345,12 @@ _COMPOUND = re.compile(r"\(?\b[A-Za-z0-9]{1,10}(?:-[A-Za-z0-9]{1,10})+\b\)?")
 _RAW = ("code", "pre", "svg", "style", "script")
 
 
-def typeset(html: str) -> str:
+def typeset(html: str, code_chars: int = 0) -> str:
     """Text fixes for print: short hyphenated compounds ("trade-offs", "(U-Net)") never
-    break at their hyphen, and code lines become blocks that wrap with a hanging indent.
-    Text inside code, ``pre`` and drawings is left alone; tags are never touched."""
+    break at their hyphen, and code lines become blocks that wrap with a hanging indent;
+    with ``code_chars`` (characters per line of the block) a longer code line is broken
+    by :func:`wrap_code`, each continuation after a mark. Text inside code, ``pre`` and
+    drawings is left alone; tags are never touched."""
     if "-" not in html and "<pre" not in html:
         return html
     out: list[str] = []
@@ -363,20 +368,91 @@ def typeset(html: str) -> str:
             out.append(part)
     text = "".join(out)
     if "<pre" in text:
-        text = _PRE_CODE.sub(_code_lines, text)
+        text = _PRE_CODE.sub(lambda match: _code_lines(match, code_chars), text)
     return text
 
 
 _PRE_CODE = re.compile(r"(<pre[^>]*>(?:<span></span>)?<code[^>]*>)(.*?)(</code></pre>)", re.DOTALL)
+CODE_MARK = "\u21aa"
+"""The continuation mark (↪) at the start of a wrapped code line's continuations."""
+CODE_HANG = 2
+"""Characters a continuation is indented by, past the line's own indentation, before its
+mark (the ``ch`` units of ``.code-line`` and ``.code-cont`` in base.css)."""
 
 
-def _code_lines(match: re.Match[str]) -> str:
+def _code_lines(match: re.Match[str], chars: int = 0) -> str:
     """Each line of a code block as a block of its own (hanging indent when it wraps)."""
     body = match.group(2)
     if body.endswith("\n"):
         body = body[:-1]
-    lines = "".join(f'<span class="code-line">{line or " "}</span>' for line in body.split("\n"))
+    lines = "".join(
+        f'<span class="code-line">{wrap_code(line, chars) if line else " "}</span>'
+        for line in body.split("\n")
+    )
     return f"{match.group(1)}{lines}{match.group(3)}"
+
+
+_CODE_TOKEN = re.compile(r"<[^>]*>|&[#0-9A-Za-z]+;|[^<&]")
+_BREAK_AFTER = set(" ,;([{=+*/:")
+
+
+def wrap_code(line: str, chars: int) -> str:
+    """One highlighted code line (HTML) broken to ``chars`` characters per printed line.
+
+    Breaks fall after a space or punctuation; a word longer than a line is cut where the
+    line ends. Each continuation is a ``code-cont`` block that starts at the line's own
+    indentation plus :data:`CODE_HANG`, with the mark (``code-mark``) and a space before its
+    text, and the tags open at the break are closed and opened again around it.
+    """
+    tokens = _CODE_TOKEN.findall(line)
+    glyphs = [i for i, token in enumerate(tokens) if not token.startswith("<")]
+    if chars <= 0 or len(glyphs) <= chars:
+        return line
+    plain = [unescape(tokens[i]) for i in glyphs]
+    indent = len(plain) - len("".join(plain).lstrip(" "))
+    room = chars - CODE_HANG - indent - 2  # continuations: hang, indentation, mark, space
+    if room < 8:
+        indent, room = 0, chars - CODE_HANG - 2
+    cuts: list[int] = []  # glyph indices where a new printed line starts
+    start, width = 0, chars
+    while len(plain) - start > width:
+        end = start + width
+        best = next((i for i in range(end, start, -1) if plain[i - 1] in _BREAK_AFTER), 0)
+        cut = best if best > start + width // 3 else end
+        while cut < len(plain) and plain[cut] == " ":
+            cut += 1  # spaces stay at the end of the line they follow
+        if cut >= len(plain):
+            break
+        cuts.append(cut)
+        start, width = cut, room
+    if not cuts:
+        return line
+    at = {glyphs[cut] for cut in cuts}
+    prefix = " " * indent
+    out: list[str] = []
+    opened: list[str] = []
+    any_cont = False
+    for index, token in enumerate(tokens):
+        if index in at:
+            closing = "</span>" * (len(opened) + (len(out) > 0 and any_cont))
+            any_cont = True
+            out.append(
+                f'{closing}<span class="code-cont">{prefix}<span class="code-mark">'
+                f"{CODE_MARK}</span> {''.join(opened)}"
+            )
+        if token.startswith("</"):
+            if opened:
+                opened.pop()
+        elif token.startswith("<") and not token.endswith("/>"):
+            opened.append(token)
+        out.append(token)
+    return "".join(out) + "</span>"
+
+
+def code_chars(width_mm: float, font_pt: float) -> int:
+    """How many characters of DejaVu Sans Mono (0.602 em wide) set at ``font_pt`` fit in
+    ``width_mm``, one left for rounding."""
+    return max(10, int(width_mm * 72 / 25.4 / (0.6021 * font_pt)) - 1)
 
 
 def first_words_together(html: str) -> str:

@@ -1,6 +1,7 @@
 """Flowing PDFs (cheat sheet, quiz) rendered in parts, in parallel, and cached by content.
 
-A document is cut into **segments** that each start on a new page (the cheat sheet at
+A document is cut into **segments** that each start on a new page, or, for a flowing
+document (the guide), that each end at a page foot (see :func:`_flow`) (the cheat sheet at
 section boundaries, the quiz before the answer key). Each segment is laid out by WeasyPrint
 on its own, so segments run in parallel worker processes and a segment whose HTML did not
 change is taken from ``build/.cache``: an edit re-lays out only the segment holding it.
@@ -22,7 +23,8 @@ of page one, such as the contents list).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +51,20 @@ class Laid:
     box: list[float]
     """The page content area: left margin, top margin and height (CSS px)."""
     refused: list[str]
+    tail: list[str] = field(default_factory=list)
+    """The ids of the elements with something on the last page, in document order."""
 
     def to_json(self) -> dict[str, Any]:
         """The cacheable facts; the PDF is stored as a blob under the same key."""
-        return {"pages": self.pages, "marks": self.marks, "box": self.box}
+        return {"pages": self.pages, "marks": self.marks, "box": self.box, "tail": self.tail}
+
+
+Split = Callable[[dict[str, Any], list[str]], "tuple[dict[str, Any], dict[str, Any]] | None"]
+"""How a flowing document cuts a segment: given the ids with something on its last page,
+the segment kept (ending at a page foot) and the part carried into the next one, or None
+to carry it all."""
+Join = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+"""How a carried part and the next segment become one segment."""
 
 
 def render_paged(
@@ -61,8 +73,12 @@ def render_paged(
     values: dict[str, Any],
     segments: list[dict[str, Any]],
     path: Path,
+    flow: tuple[Split, Join] | None = None,
 ) -> None:
     """Render ``template`` as the given segments plus its frame, into ``path``.
+
+    With ``flow``, the document flows on from one segment to the next instead of starting
+    each on a new page (see :func:`_flow`).
 
     ``values`` go to every part; ``segments`` are the per-segment values (at least one),
     passed as ``segment``; a segment with ``recto`` true starts on an odd page (a blank
@@ -72,8 +88,9 @@ def render_paged(
     cache = job.context.cache
     version = render_version()
     namespace = SEGMENTS_NAMESPACE.format(target=job.target)
-    keyed: list[tuple[str, tuple[str, str]]] = []
-    for index, segment in enumerate(segments):
+    probes: set[str] = set()
+
+    def filled_key(index: int, segment: dict[str, Any]) -> tuple[str, tuple[str, str]] | None:
         filled = job.fill(
             template,
             **values,
@@ -82,9 +99,19 @@ def render_paged(
             first=index == 0,
             timestamp="",
         )
-        if filled is None:
+        return None if filled is None else (content_key(version, *filled), filled)
+
+    if flow is not None:
+        flowed = _flow(job, segments, flow, filled_key, namespace, probes)
+        if flowed is None:
             return
-        keyed.append((content_key(version, *filled), filled))
+        segments = flowed
+    keyed: list[tuple[str, tuple[str, str]]] = []
+    for index, segment in enumerate(segments):
+        pair = filled_key(index, segment)
+        if pair is None:
+            return
+        keyed.append(pair)
     laid: dict[str, Laid] = {}
     for key, _ in keyed:
         known = cache.get(namespace, key)
@@ -116,7 +143,7 @@ def render_paged(
             pages_so_far += 1
         parts.append(part)
         pages_so_far += part.pages
-    cache.prune_blobs(namespace, {key for key, _ in keyed}, limit=400)
+    cache.prune_blobs(namespace, {key for key, _ in keyed} | probes, limit=400)
     frame = _frame(job, template, values, parts)
     if frame is None:
         return
@@ -147,11 +174,77 @@ def _lay_out(job: PdfJob, html: str, base_url: str) -> Laid:
         ]
     else:
         box = [0.0, 0.0, 0.0]
+    tail: list[str] = []
+    if document.pages:
+        for child in document.pages[-1]._page_box.descendants():
+            element = getattr(child, "element", None)
+            name = element.get("id") if element is not None else None
+            if name and name not in tail:
+                tail.append(name)
     refused = job.refused[before:]
     del job.refused[before:]
     pdf: bytes = document.write_pdf(pdf_identifier=b"segment")
     job.context.progress.advance(job.target)
-    return Laid(pdf, len(document.pages), marks, box, list(refused))
+    return Laid(pdf, len(document.pages), marks, box, list(refused), tail)
+
+
+def _flow(
+    job: PdfJob,
+    segments: list[dict[str, Any]],
+    flow: tuple[Split, Join],
+    filled_key: Callable[[int, dict[str, Any]], tuple[str, tuple[str, str]] | None],
+    namespace: str,
+    probes: set[str],
+) -> list[dict[str, Any]] | None:
+    """Segments that end at a page foot, so that the document flows on across them.
+
+    Each segment but the last is laid out once as it is (a *probe*, cached by its HTML
+    like any segment); what has something on its last page is carried to the start of the
+    next segment, and the rest, which ends at the foot of the page before, is kept. The
+    probes run one after the other (each depends on what the one before carried), the
+    kept segments are laid out afterwards in parallel. An edit re-lays out its own
+    segment's probe and kept part; the segments after it change only when the page break
+    moves to another entry.
+    """
+    split, join = flow
+    cache = job.context.cache
+    result: list[dict[str, Any]] = []
+    carried: dict[str, Any] | None = None
+    progress = job.context.progress
+    progress.start(job.target, len(segments), f"{job.target}: flowing segments")
+    for index, segment in enumerate(segments):
+        if carried is not None:
+            segment = join(carried, segment)
+            carried = None
+        if index == len(segments) - 1:
+            result.append(segment)
+            break
+        pair = filled_key(len(result), segment)
+        if pair is None:
+            progress.finish(job.target)
+            return None
+        key, filled = pair
+        probes.add(key)
+        known = cache.get(namespace, key)
+        if isinstance(known, dict) and "tail" in known:
+            tail = [str(name) for name in known["tail"]]
+            pages = int(known["pages"])
+            progress.advance(job.target)
+        else:
+            probe = _lay_out(job, *filled)
+            job.refused.extend(probe.refused)
+            if not probe.refused:
+                cache.put_blob(namespace, key, probe.pdf)
+                cache.put(namespace, key, probe.to_json())
+            tail, pages = probe.tail, probe.pages
+        cut = split(segment, tail) if pages > 1 else None
+        if cut is None:
+            carried = segment
+            continue
+        kept, carried = cut
+        result.append(kept)
+    progress.finish(job.target)
+    return result
 
 
 def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]) -> bytes | None:

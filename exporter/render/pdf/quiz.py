@@ -14,7 +14,9 @@ from exporter.render.pdf.guide import (
     SHORT_ENTRY_CHARS,
 )
 from exporter.render.pdf.job import (
+    PAPER_MM,
     PdfJob,
+    code_chars,
     plain_length,
 )
 from exporter.render.pdf.paged import render_paged
@@ -22,6 +24,10 @@ from exporter.text import markup
 
 if TYPE_CHECKING:
     from exporter.core.context import RenderContext
+
+
+QUIZ_MARGIN_MM = 16.0
+"""The quiz page's side margins (quiz.css)."""
 
 
 def render_quiz(context: RenderContext) -> None:
@@ -32,6 +38,12 @@ def render_quiz(context: RenderContext) -> None:
     """
     job = PdfJob(context, "quiz")
     seed = int(context.option("seed", 0))
+    width = PAPER_MM[job.paper()][0] - 2 * QUIZ_MARGIN_MM
+    key_column = (width - 7.0) / 2 - 6.5 - 2.0  # the key's columns, less number and padding
+    job.code_chars = {  # a question spans the page and is repeated in the key's columns
+        "question": min(code_chars(width - 10.5, 9.5 * 0.86), code_chars(key_column, 7.8 * 0.86)),
+        "answer": code_chars(key_column, 7.8 * 0.86),
+    }
     entries = job.entries(details=False)
     order = quiz_order([e.id for e in entries], seed)
     by_id = {e.id: e for e in entries}

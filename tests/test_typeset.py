@@ -1,0 +1,174 @@
+"""Typesetting read back from real PDFs: wrapped code lines carry a continuation mark and
+keep off column 0, the guide flows across level breaks without half-empty pages, and no
+question's first word stands alone on a line."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pytest
+from conftest import DECK_YAML, TAXONOMY_YAML, copy_bank, write_source
+from test_cheatsheet import column_bottoms, fill_ratio
+
+from exporter.build.pipeline import BuildRequest, build
+from exporter.render.pdf.job import CODE_MARK
+from exporter.text import markup
+
+pytestmark = pytest.mark.filterwarnings("ignore:path is deprecated:DeprecationWarning")
+MM = 72 / 25.4
+
+LONG_LINE = "model = resnet50(weights=ResNet50_Weights.IMAGENET1K_V2, progress=False)  # cached"
+LONG_WORD = "name = 'a_single_identifier_longer_than_any_printed_line_of_code_in_its_column_xyz'"
+CODE_QUESTIONS = f"""\
+- id: long-code
+  level: basic
+  question: How do you load a pretrained network with its best weights?
+  answer: |
+    Ask the library for it:
+
+    ```python
+    {LONG_LINE}
+    ```
+  details: |
+    ```python
+    for epoch in range(10):
+        {LONG_LINE}
+    {LONG_WORD}
+    ```
+  tags: [cnn]
+"""
+
+
+def lines_of(page: Any) -> list[list[dict[str, Any]]]:
+    """The page's printed lines: characters grouped by their top, split where a wide gap
+    parts two columns or cards, each line left to right."""
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for char in page.chars:
+        rows.setdefault(round(char["top"]), []).append(char)
+    lines: list[list[dict[str, Any]]] = []
+    for top in sorted(rows):
+        run: list[dict[str, Any]] = []
+        for char in sorted(rows[top], key=lambda c: c["x0"]):
+            if run and char["x0"] - run[-1]["x1"] > 3 * char["size"]:
+                lines.append(run)
+                run = []
+            run.append(char)
+        lines.append(run)
+    return lines
+
+
+def text_of(line: list[dict[str, Any]]) -> str:
+    return "".join(c["text"] for c in line)
+
+
+@pytest.fixture(scope="module")
+def code_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("code")
+    source = write_source(root, CODE_QUESTIONS, DECK_YAML, TAXONOMY_YAML)
+    targets = ("guide", "quiz", "flashcards", "cheatsheet")
+    result = build(BuildRequest(source=source, out=root / "out", targets=targets, options={}))
+    assert not result.diagnostics.failed(), [d.format() for d in result.diagnostics]
+    return {target: root / "out" / f"test-deck-{target}.pdf" for target in targets}
+
+
+@pytest.mark.parametrize("target", ["guide", "quiz", "flashcards", "cheatsheet"])
+def test_wrapped_code_lines_continue_after_a_mark_past_the_line_start(
+    code_pdfs: dict[str, Path], target: str
+) -> None:
+    continuations = 0
+    with pdfplumber.open(code_pdfs[target]) as pdf:
+        for page in pdf.pages:
+            width, height = float(page.width), float(page.height)
+            code = [
+                [c for c in line if "Mono" in c["fontname"] or c["text"] == CODE_MARK]
+                for line in lines_of(page)
+            ]
+            code = [line for line in code if line and text_of(line).strip()]
+            for before, line in itertools.pairwise(code):
+                glyphs = [c for c in line if c["text"].strip()]
+                if glyphs[0]["text"] != CODE_MARK:
+                    assert CODE_MARK not in text_of(line), text_of(line)
+                    continue
+                continuations += 1
+                first = next(
+                    (c for c in before if c["text"].strip() and c["text"] != CODE_MARK), None
+                )
+                assert first is not None
+                # the previous printed line of the same code line starts further left
+                opening = [c for c in before if c["text"] == CODE_MARK]
+                start = opening[0]["x0"] - 2 * glyphs[0]["width"] if opening else first["x0"]
+                assert glyphs[0]["x0"] > start + 1, (target, text_of(before), text_of(line))
+                assert glyphs[1]["x0"] > glyphs[0]["x1"], text_of(line)
+            for line in code:  # never outside the page's text area
+                for char in line:
+                    assert char["x0"] >= 5 * MM and char["x1"] <= width - 5 * MM, text_of(line)
+                    assert char["top"] >= 5 * MM and char["bottom"] <= height - 5 * MM
+    assert continuations >= 1, f"{target}: no code line wrapped"
+    if target == "guide":  # the answer's line, the details' indented line and long word
+        assert continuations >= 3
+
+
+def test_a_long_code_line_is_copied_with_its_marks(code_pdfs: dict[str, Path]) -> None:
+    with pdfplumber.open(code_pdfs["guide"]) as pdf:
+        text = " ".join(page.extract_text() or "" for page in pdf.pages)
+    joined = re.sub(rf"\s*{CODE_MARK}\s*", "", text)
+    assert "".join(LONG_WORD.split()) in "".join(joined.split())
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
+    root = tmp_path_factory.mktemp("real")
+    source = copy_bank(root)
+    request = BuildRequest(
+        source=source, out=root / "out", targets=("guide", "quiz", "flashcards"), options={}
+    )
+    result = build(request)
+    assert not result.diagnostics.failed()
+    assert result.project is not None and result.project.bank is not None
+    return root / "out", [q for q in result.project.bank.questions if not q.retired]
+
+
+@pytest.mark.slow
+def test_guide_pages_are_full_across_level_breaks(real: tuple[Path, list[Any]]) -> None:
+    out, _ = real
+    with pdfplumber.open(out / "deep-learning-guide.pdf") as pdf:
+        pages = pdf.pages
+        width = float(pages[0].width)
+        column = (width - 22 * MM - 6 * MM) / 2
+        columns = [(11 * MM, 11 * MM + column), (width - 11 * MM - column, width - 11 * MM)]
+        fills = []
+        for page in pages[:-1]:
+            area = (14 * MM, float(page.height) - 13 * MM)
+            fills.append(round(fill_ratio(column_bottoms(page, columns, area), *area), 3))
+        assert min(fills) >= 0.85, fills
+        text = " ".join(page.extract_text() or "" for page in pages)
+        for level in ("Basic", "Intermediate", "Advanced"):  # levels start mid-page
+            assert level in text
+
+
+def _first_words(question: Any) -> tuple[str, str]:
+    words = markup.plain_text(markup.render_field(question.question, True).html).split()
+    return (words[0], words[1]) if len(words) > 1 else (words[0], "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["guide", "quiz", "flashcards"])
+def test_no_question_starts_with_its_first_word_alone_on_a_line(
+    real: tuple[Path, list[Any]], target: str
+) -> None:
+    out, questions = real
+    firsts = {_first_words(q) for q in questions if _first_words(q)[1]}
+    lonely = []
+    with pdfplumber.open(out / f"deep-learning-{target}.pdf") as pdf:
+        pages = pdf.pages[::2] if target == "flashcards" else pdf.pages  # fronts
+        for number, page in enumerate(pages, start=1):
+            lines = [re.sub(r"^\d+\.", "", text_of(line)).strip() for line in lines_of(page)]
+            for line, after in itertools.pairwise(lines):
+                for first, second in firsts:
+                    if line == first and after.startswith(second):
+                        lonely.append((number, first, after[:30]))
+    assert not lonely, lonely[:5]
