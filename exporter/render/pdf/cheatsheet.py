@@ -48,6 +48,9 @@ START_SIZE = 7.4
 MEASURE_NAMESPACE = "cheatsheet-measure"
 MEASURE_PDF_NAMESPACE = "cheatsheet-measure-pdf"
 PDF_NAMESPACE = "cheatsheet-pdf"
+DRAW_MEASURED = True
+"""Draw each item from the page it was measured on (False: the sheet lays its items out
+again, as one plain WeasyPrint document; ``bench/run.py`` times that as the naive way)."""
 PX_PER_MM = 96 / 25.4
 PX_PER_PT = 96 / 72
 MARGIN_MM = (9.0, 9.0, 10.0, 9.0)
@@ -114,7 +117,7 @@ def render_cheatsheet(context: RenderContext) -> None:
         size=size,
         pages=pages,
         page_count=len(pages),
-        slots={item_id: measured.heights[f"i-{item_id}"] for item_id in measured.boxes},
+        slots={i: measured.heights[f"i-{i}"] for i in measured.boxes} if DRAW_MEASURED else {},
     )
     if filled is None:
         return
