@@ -167,6 +167,8 @@ def lay_out_flow(
             final = pieces if end == flow.count else pieces[:-1]
             if final:
                 break
+            if end == flow.count:
+                raise RuntimeError(f"the flow of {job.target} was laid out on no page")
             window *= 2  # one page held the whole window: its end is not known yet
         for document, pages, first, after in final:
             segment = flow.unit(first, after)
@@ -223,7 +225,8 @@ def cut_pages(document: Any, flow: Flow) -> list[tuple[Any, list[Any]]]:
     last = -1
     for page in document.pages:
         items = [index[i] for i in _items(page._page_box) if i in index]
-        if groups and (not items or min(items) <= last):
+        # a page with no item of its own (a title alone) stays with its neighbour
+        if groups and (not items or min(items) <= last or last < 0):
             groups[-1].append(page)
         else:
             groups.append([page])
