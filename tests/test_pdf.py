@@ -325,6 +325,30 @@ def test_answer_too_long_for_its_card_is_reported(make_source: Any, tmp_path: Pa
     assert (tmp_path / "build" / "test-deck-flashcards.pdf").is_file()  # a warning only
 
 
+def test_card_frames_and_cut_marks_are_drawn_once_under_every_sheet(small: SmallBuild) -> None:
+    """The furniture (frames, cut marks) is one cached two-page PDF painted under each
+    sheet as a shared Form XObject; fronts get grey frames, backs none."""
+    blobs = list((small.out / ".cache" / "flashcard-furniture").glob("*.bin"))
+    assert len(blobs) == 1
+    reader = PdfReader(small.pdf("flashcards"))
+    under = []
+    for page in reader.pages:
+        xobjects = page["/Resources"]["/XObject"]
+        under.append(xobjects.raw_get("/ExporterUnder").idnum)
+        assert page.get_contents().get_data().startswith(b"q /ExporterUnder Do Q")
+    assert len(set(under[0::2])) == 1 and len(set(under[1::2])) == 1  # written once
+    assert under[0] != under[1]
+    grey = (0.705882, 0.705882, 0.705882)
+    with pdfplumber.open(small.pdf("flashcards")) as pdf:
+        fronts = [r for r in pdf.pages[0].rects if r["non_stroking_color"] == grey]
+        backs = [r for r in pdf.pages[1].rects if r["non_stroking_color"] == grey]
+        marks = [
+            r for r in pdf.pages[0].rects if r["x1"] - r["x0"] < 2 and r["bottom"] - r["top"] > 10
+        ]
+    assert fronts and not backs  # borders on fronts only
+    assert len(marks) == 2 * (2 + 1)  # a vertical mark above and below each column edge
+
+
 # ---------------------------------------------------------------------------------------
 # Quiz
 
@@ -389,6 +413,39 @@ def test_quiz_numbers_lines_and_answer_key_on_a_new_page(small: SmallBuild) -> N
     with pdfplumber.open(path) as pdf:
         ruled = [r for r in pdf.pages[0].rects if r["x1"] - r["x0"] > 300]
         assert len(ruled) >= 3 * min(len(order), 3), "ruled answer lines under the questions"
+
+
+def test_quiz_key_is_cached_page_by_page_and_matches_a_cold_build(
+    make_source: Any, tmp_path: Path
+) -> None:
+    """The answer key is cut into units of whole pages where WeasyPrint breaks them; an
+    edit re-lays out the unit holding it, and the result is byte-identical to a build from
+    scratch, also around an answer too long for one column (it runs over a page)."""
+    entries = []
+    for n in range(1, 61):
+        answer = LONG_ANSWER if n == 12 else f"Answer {n} is " + "filler words go here " * 20
+        entries.append(
+            f"- id: q{n:02d}\n  level: basic\n  question: What is item {n}?\n"
+            f"  answer: {answer}\n  tags: [regularization]\n"
+        )
+    source = make_source("\n".join(entries), deck_yaml=DECK_YAML, taxonomy_yaml=TAXONOMY_YAML)
+    out, cold = tmp_path / "out", tmp_path / "cold"
+    assert not run_build(source, out, ("quiz",)).diagnostics.failed()
+    units = tmp_path / "out" / ".cache" / "pdf-segments-quiz"
+    before = {p.name for p in units.glob("*.bin")}
+    pages = len(PdfReader(out / "test-deck-quiz.pdf").pages)
+    assert len(before) >= 4  # the questions, then the key in several units
+    path = source / "questions" / "basic.yaml"
+    path.write_text(path.read_text().replace("Answer 30 is ", "Answer thirty, edited, is "))
+    assert not run_build(source, out, ("quiz",)).diagnostics.failed()
+    added = {p.name for p in units.glob("*.bin")} - before
+    assert 1 <= len(added) <= 2, added  # the edited page (and the next, if it moved)
+    assert not run_build(source, cold, ("quiz",)).diagnostics.failed()
+    edited = (out / "test-deck-quiz.pdf").read_bytes()
+    assert edited == (cold / "test-deck-quiz.pdf").read_bytes()
+    assert len(PdfReader(out / "test-deck-quiz.pdf").pages) == pages
+    text = normalized(" ".join(page_texts(out / "test-deck-quiz.pdf")))
+    assert "Answer thirty, edited, is" in text and text.count("What is item 12?") == 2
 
 
 # ---------------------------------------------------------------------------------------

@@ -24,7 +24,10 @@ from exporter.render.pdf.sheets import (
     Card,
     calibration_sheets,
     card_item,
+    furniture_pages,
+    grid_values,
     sheet_page,
+    slot_class,
 )
 
 if TYPE_CHECKING:
@@ -62,7 +65,14 @@ class Sheet:
         if self.calibration:
             return calibration_sheets(grid)
         fronts = [
-            card_item(card, "front", grid.front(i), f"f{card.number}", scale=grid.type_scale)
+            card_item(
+                card,
+                "front",
+                grid.front(i),
+                f"f{card.number}",
+                scale=grid.type_scale,
+                slot=slot_class("front", i),
+            )
             for i, card in enumerate(self.cards)
         ]
         backs = [
@@ -73,13 +83,12 @@ class Sheet:
                 f"b{card.number}",
                 rotated=grid.rotate_backs,
                 scale=grid.type_scale,
+                slot=slot_class("back", i),
             )
             for i, card in enumerate(self.cards)
         ]
-        return [
-            sheet_page("front", fronts, grid.cut_marks()),
-            sheet_page("back", backs, grid.cut_marks(back=True)),
-        ]
+        # cut marks and card frames are the grid's furniture, drawn under every sheet
+        return [sheet_page("front", fronts, []), sheet_page("back", backs, [])]
 
 
 @dataclass
@@ -141,16 +150,12 @@ def render_flashcards(context: RenderContext) -> None:
     sheets += [
         Sheet(cards[start : start + grid.per_page]) for start in range(0, len(cards), grid.per_page)
     ]
-    width, height = grid.page_size
     version = render_version()
+    geometry = grid_values(grid)
 
     def sheet_key(sheet: Sheet) -> str | None:
         filled = job.fill(
-            "flashcards.html.j2",
-            sheets=last_marked(sheet.pages(grid)),
-            page_w=width,
-            page_h=height,
-            timestamp="",
+            "flashcards.html.j2", sheets=last_marked(sheet.pages(grid)), timestamp="", **geometry
         )
         return None if filled is None else content_key(version, *filled)
 
@@ -208,11 +213,15 @@ def render_flashcards(context: RenderContext) -> None:
             )
     for (number, side), key in side_keys.items():
         cache.put("card-fit", key, by_number[number].sizes[side])
+    under = furniture(job, grid) if not all(sheet.calibration for sheet in sheets) else b""
+    if under is None:
+        return
     values = job.common_values()
     data = merge_pdfs(
         [results[sheet.key].pdf for sheet in sheets],
         identifier=content_key(context.bank.deck.id, "flashcards"),
         timestamp=values["timestamp"],
+        under=[b"" if sheet.calibration else under for sheet in sheets],
     )
     context.outputs.add(context.output_path("-flashcards.pdf"), data, owner="flashcards")
     job.report_refused()
@@ -224,6 +233,10 @@ def _render_sheets(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[She
 
     workers = worker_count(len(sheets))
     chunks = split(sheets, workers)
+    if len(chunks) > 1:  # imported once here, not once in every worker (0.45 s each)
+        from exporter.render.pdf.weasy import preload
+
+        preload()
     job.context.progress.start(job.target, len(sheets), f"{job.target}: laying out sheets")
     results = [
         result for part in fork_map(lambda s: _render_run(job, grid, s), chunks) for result in part
@@ -248,17 +261,11 @@ def _render_batch(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[Shee
     the same whether laid out alone or with others, and its PDF (written from just those
     pages) is too. A template that breaks that rule gets each sheet laid out alone.
     """
-    width, height = grid.page_size
+    geometry = grid_values(grid)
     refused_before = len(job.refused)
 
     def lay_out(pages: list[dict[str, Any]]) -> Any:
-        filled = job.fill(
-            "flashcards.html.j2",
-            sheets=last_marked(pages),
-            page_w=width,
-            page_h=height,
-            timestamp="",
-        )
+        filled = job.fill("flashcards.html.j2", sheets=last_marked(pages), timestamp="", **geometry)
         if filled is None:
             raise RuntimeError("the flashcard template failed while rendering")
         return job.layout(*filled)
@@ -289,13 +296,14 @@ def _render_batch(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[Shee
 
     overflowing = measure_cards(document)
     overflow: set[str] = set()
+    changed: set[int] = set()
     if overflowing:
         shrink_to_fit(cards, grid, overflowing, lay_out)
-        document = relayout(document, {int(key[1:]) for key in overflowing})
-        overflow = set(measure_cards(document))
-    unified = unify_sizes(sheets)
-    if unified:
-        document = relayout(document, unified)
+        changed = {int(key[1:]) for key in overflowing}
+    # sizes only ever get smaller here, so the sheets are laid out again once, at the end
+    changed |= unify_sizes(sheets)
+    if changed:
+        document = relayout(document, changed)
         overflow = set(measure_cards(document))
     refused = job.refused[refused_before:]
     del job.refused[refused_before:]
@@ -342,3 +350,35 @@ def unify_sizes(sheets: list[Sheet]) -> set[int]:
                     card.sizes[side] = target
                     changed.add(card.number)
     return changed
+
+
+FURNITURE_NAMESPACE = "flashcard-furniture"
+"""Cache namespace of the furniture drawn under every sheet of a grid (PDF blobs)."""
+
+
+def furniture(job: PdfJob, grid: CardGrid) -> bytes | None:
+    """What every sheet of the grid shows besides its text, drawn once: a front page with
+    the card frames and cut marks and a back page with its own (the template's
+    ``part == "furniture"``). Cached by its HTML, that is by the grid and the template;
+    :func:`merge_pdfs` draws it under every sheet. None after a template error (E019)."""
+    filled = job.fill(
+        "flashcards.html.j2",
+        sheets=last_marked(furniture_pages(grid)),
+        timestamp="",
+        part="furniture",
+        **grid_values(grid),
+    )
+    if filled is None:
+        return None
+    cache = job.context.cache
+    key = content_key(render_version(), *filled)
+    known = cache.get_blob(FURNITURE_NAMESPACE, key)
+    if known is not None:
+        return known
+    refused = len(job.refused)
+    document = job.layout(*filled)
+    data: bytes = document.write_pdf(pdf_identifier=b"furniture")
+    if len(job.refused) == refused:  # refusals are reported on every build, never cached
+        cache.put_blob(FURNITURE_NAMESPACE, key, data)
+        cache.prune_blobs(FURNITURE_NAMESPACE, {key}, limit=40)
+    return data

@@ -1,4 +1,5 @@
-"""Joining PDF parts into one deterministic file with pypdf."""
+"""Joining PDF parts into one deterministic file with pypdf, optionally drawing a page
+of another PDF underneath each page (the flashcards' furniture)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,35 @@ if TYPE_CHECKING:
     pass
 
 
-def merge_pdfs(parts: Sequence[bytes], identifier: str, timestamp: str = "") -> bytes:
+UNDER_NAME = "/ExporterUnder"
+"""The resource name of the Form XObject drawn under a page."""
+
+
+def merge_pdfs(
+    parts: Sequence[bytes],
+    identifier: str,
+    timestamp: str = "",
+    under: Sequence[bytes] | None = None,
+) -> bytes:
     """One PDF of all pages of ``parts`` in order, with the first part's metadata.
 
-    Deterministic: the file identifier is ``identifier`` plus a hash of the parts, and the
-    creation and modification dates are ``timestamp`` (ISO, UTC) when given.
+    ``under`` (one per part, ``b""`` for none): a PDF whose pages are drawn underneath
+    that part's pages, one for one, each as a Form XObject written once for the whole
+    file however many parts share it (its content stream is copied, never parsed).
+
+    Deterministic: the file identifier is ``identifier`` plus a hash of the parts (and of
+    what is drawn under them), and the creation and modification dates are ``timestamp``
+    (ISO, UTC) when given.
     """
     import io
 
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, ByteStringObject, NameObject
+    from pypdf.generic import ArrayObject, ByteStringObject, DecodedStreamObject, NameObject
 
     writer = PdfWriter()
     info: dict[str, str] = {}
+    forms: dict[bytes, list[Any]] = {}
+    prefix: Any = None
     for index, data in enumerate(parts):
         reader = PdfReader(io.BytesIO(data))
         if index == 0:
@@ -32,15 +49,29 @@ def merge_pdfs(parts: Sequence[bytes], identifier: str, timestamp: str = "") -> 
             lang = root.get("/Lang")
             if lang is not None:
                 writer._root_object[NameObject("/Lang")] = lang.clone(writer)
+        start = len(writer.pages)
         writer.append(reader)
+        below = under[index] if under is not None else b""
+        if not below:
+            continue
+        if below not in forms:
+            forms[below] = _forms(writer, below)
+        if prefix is None:
+            stream = DecodedStreamObject()
+            stream.set_data(f"q {UNDER_NAME} Do Q\n".encode("ascii"))
+            prefix = writer._add_object(stream)
+        for page, form in zip(writer.pages[start:], forms[below], strict=False):
+            _draw_under(page, form, prefix)
     if timestamp:
         stamp = "D:" + re.sub(r"[-:T]", "", timestamp)
         info["/CreationDate"] = info["/ModDate"] = stamp
     writer.metadata = None
     writer.add_metadata(info)
     digest = hashlib.sha256(identifier.encode("utf-8"))
-    for part in parts:
+    for index, part in enumerate(parts):
         digest.update(hashlib.sha256(part).digest())
+        if under is not None and under[index]:
+            digest.update(hashlib.sha256(under[index]).digest())
     writer._ID = ArrayObject(
         [
             ByteStringObject(identifier.encode("ascii")),
@@ -50,3 +81,52 @@ def merge_pdfs(parts: Sequence[bytes], identifier: str, timestamp: str = "") -> 
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _forms(writer: Any, data: bytes) -> list[Any]:
+    """Each page of ``data`` as a Form XObject added to ``writer`` (references)."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject
+
+    forms = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        contents: Any = page["/Contents"].get_object()
+        if isinstance(contents, ArrayObject):
+            content = b"\n".join(item.get_object().get_data() for item in contents)
+        else:
+            content = contents.get_data()
+        form = DecodedStreamObject()
+        form.set_data(content)
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): ArrayObject(page.mediabox),
+                NameObject("/Resources"): page["/Resources"].clone(writer),
+            }
+        )
+        forms.append(writer._add_object(form.flate_encode()))
+    return forms
+
+
+def _draw_under(page: Any, form: Any, prefix: Any) -> None:
+    """Paint ``form`` before the page's own content (``prefix`` calls it)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    # WeasyPrint pages share one resource dictionary: each page gets its own copy
+    shared: Any = page["/Resources"].get_object()
+    resources = DictionaryObject(shared)
+    named: Any = shared.get("/XObject")
+    xobjects = DictionaryObject(named.get_object() if named is not None else {})
+    xobjects[NameObject(UNDER_NAME)] = form
+    resources[NameObject("/XObject")] = xobjects
+    page[NameObject("/Resources")] = resources
+    existing: Any = page.raw_get("/Contents")  # the reference: streams are indirect
+    streams = (
+        list(existing.get_object())
+        if isinstance(existing.get_object(), ArrayObject)
+        else [existing]
+    )
+    page[NameObject("/Contents")] = ArrayObject([prefix, *streams])

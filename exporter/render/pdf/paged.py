@@ -23,13 +23,14 @@ of page one, such as the contents list).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from exporter.core.cache import content_key
 from exporter.core.diagnostics import Location
+from exporter.render.pdf.flow import Flow, cached_units, cut_pages, lay_out_flow, remember
 from exporter.render.pdf.job import PdfJob, render_version
 from exporter.render.pdf.stamp import stack
 
@@ -71,71 +72,141 @@ def render_paged(
     job: PdfJob,
     template: str,
     values: dict[str, Any],
-    segments: list[dict[str, Any]],
+    segments: Sequence[dict[str, Any] | Flow],
     path: Path,
     flow: tuple[Split, Join] | None = None,
 ) -> None:
     """Render ``template`` as the given segments plus its frame, into ``path``.
 
     With ``flow``, the document flows on from one segment to the next instead of starting
-    each on a new page (see :func:`_flow`).
+    each on a new page (see :func:`_flow`; plain segments only).
 
     ``values`` go to every part; ``segments`` are the per-segment values (at least one),
     passed as ``segment``; a segment with ``recto`` true starts on an odd page (a blank
-    page is put before it when needed). Nothing is queued when a template error was reported (E019).
+    page is put before it when needed). A :class:`~exporter.render.pdf.flow.Flow` is a
+    segment laid out and cached page by page. Nothing is queued when a template error was
+    reported (E019).
     """
 
     cache = job.context.cache
     version = render_version()
     namespace = SEGMENTS_NAMESPACE.format(target=job.target)
+    laid: dict[str, Laid] = {}
+    failed = False
+
+    def keyer(segment: dict[str, Any], first: bool = False) -> str | None:
+        nonlocal failed
+        filled = fill(segment, first)
+        if filled is None:
+            failed = True
+            return None
+        return content_key(version, *filled)
+
+    def fill(segment: dict[str, Any], first: bool) -> tuple[str, str] | None:
+        return job.fill(
+            template, **values, part="content", segment=segment, first=first, timestamp=""
+        )
+
     probes: set[str] = set()
 
     def filled_key(index: int, segment: dict[str, Any]) -> tuple[str, tuple[str, str]] | None:
-        filled = job.fill(
-            template,
-            **values,
-            part="content",
-            segment=segment,
-            first=index == 0,
-            timestamp="",
-        )
+        filled = fill(segment, index == 0)
         return None if filled is None else (content_key(version, *filled), filled)
 
     if flow is not None:
-        flowed = _flow(job, segments, flow, filled_key, namespace, probes)
+        plain = [segment for segment in segments if not isinstance(segment, Flow)]
+        flowed = _flow(job, plain, flow, filled_key, namespace, probes)
         if flowed is None:
             return
         segments = flowed
-    keyed: list[tuple[str, tuple[str, str]]] = []
+
+    def known(key: str) -> bool:
+        if key in laid:
+            return True
+        facts = cache.get(namespace, key)
+        pdf = cache.get_blob(namespace, key) if isinstance(facts, dict) else None
+        if pdf is not None and isinstance(facts, dict):
+            laid[key] = Laid(pdf, int(facts["pages"]), facts["marks"], facts["box"], [])
+            return True
+        return False
+
+    work: list[tuple[int, Any]] = []  # (segment index, filled HTML or the flow's first item)
+    keys: dict[int, str] = {}
     for index, segment in enumerate(segments):
-        pair = filled_key(index, segment)
-        if pair is None:
+        if isinstance(segment, Flow):
+            _, rest = cached_units(job, segment, 0, keyer, known)
+            if failed:
+                return
+            if rest is not None:
+                work.append((index, rest))
+            continue
+        filled = fill(segment, index == 0)
+        if filled is None:
             return
-        keyed.append(pair)
-    laid: dict[str, Laid] = {}
-    for key, _ in keyed:
-        known = cache.get(namespace, key)
-        pdf = cache.get_blob(namespace, key) if isinstance(known, dict) else None
-        if pdf is not None and isinstance(known, dict):
-            laid[key] = Laid(pdf, int(known["pages"]), known["marks"], known["box"], [])
-    missing = [(key, filled) for key, filled in keyed if key not in laid]
-    if missing:
+        keys[index] = content_key(version, *filled)
+        if not known(keys[index]):
+            work.append((index, filled))
+
+    def lay_out_flow_window(flow: Flow) -> Callable[[dict[str, Any], int], Any]:
+        def lay_out(segment: dict[str, Any], first_item: int) -> Any:
+            filled = fill(segment, False)
+            if filled is None:
+                raise RuntimeError("the template failed while laying out a flow")
+            return cut_pages(job.layout(*filled), flow)
+
+        return lay_out
+
+    def run(item: tuple[int, Any]) -> Any:
+        index, what = item
+        segment = segments[index]
+        if isinstance(segment, Flow):
+            return lay_out_flow(
+                job,
+                segment,
+                what,
+                keyer,
+                known,
+                lay_out_flow_window(segment),
+                lambda document, pages: laid_pages(job, document, pages),
+            )
+        return _lay_out(job, *what)
+
+    if work:
         from exporter.core.workers import fork_map, split, worker_count
 
-        chunks = split(missing, worker_count(len(missing)))
+        chunks = split(work, worker_count(len(work)))
         progress = job.context.progress
-        progress.start(job.target, len(missing), f"{job.target}: laying out segments")
-        fresh = fork_map(lambda chunk: [_lay_out(job, *filled) for _, filled in chunk], chunks)
+        progress.start(job.target, len(work), f"{job.target}: laying out segments")
+        fresh = fork_map(lambda chunk: [run(item) for item in chunk], chunks)
         progress.finish(job.target)
-        for (key, _), result in zip(missing, [r for part in fresh for r in part], strict=True):
-            laid[key] = result
-            job.refused.extend(result.refused)
-            if not result.refused:  # refusals are reported on every build, never cached
-                cache.put_blob(namespace, key, result.pdf)
-                cache.put(namespace, key, result.to_json())
+        for (index, _), result in zip(work, [r for part in fresh for r in part], strict=True):
+            segment = segments[index]
+            done = (
+                [(unit.key, unit.laid) for unit in result]
+                if isinstance(segment, Flow)
+                else [(keys[index], result)]
+            )
+            for key, part in done:
+                laid[key] = part
+                job.refused.extend(part.refused)
+                if not part.refused:  # refusals are reported on every build, never cached
+                    cache.put_blob(namespace, key, part.pdf)
+                    cache.put(namespace, key, part.to_json())
+            if isinstance(segment, Flow):
+                for unit in result:
+                    remember(job, segment, unit)
+    ordered: list[tuple[str, dict[str, Any]]] = []
+    for index, segment in enumerate(segments):
+        if not isinstance(segment, Flow):
+            ordered.append((keys[index], segment))
+            continue
+        units, rest = cached_units(job, segment, 0, keyer, known)
+        if rest is not None:
+            raise RuntimeError(f"the flow of {job.target} was not laid out to its end")
+        ordered.extend((key, segment.unit(start, end)) for start, end, key in units)
     parts = []
     pages_so_far = 0
-    for (key, _), segment in zip(keyed, segments, strict=True):
+    for key, segment in ordered:
         part = laid[key]
         if segment.get("recto") and pages_so_far % 2 == 1:
             # a blank back page, so that this segment starts on an odd page (a new sheet)
@@ -143,7 +214,7 @@ def render_paged(
             pages_so_far += 1
         parts.append(part)
         pages_so_far += part.pages
-    cache.prune_blobs(namespace, {key for key, _ in keyed} | probes, limit=400)
+    cache.prune_blobs(namespace, {key for key, _ in ordered} | probes, limit=400)
     frame = _frame(job, template, values, parts)
     if frame is None:
         return
@@ -156,17 +227,28 @@ def _lay_out(job: PdfJob, html: str, base_url: str) -> Laid:
     """Lay one segment out and write its PDF (runs in a worker process)."""
     before = len(job.refused)
     document = job.layout(html, base_url)
+    result = laid_pages(job, document, document.pages, before, whole=True)
+    job.context.progress.advance(job.target)
+    return result
+
+
+def laid_pages(
+    job: PdfJob, document: Any, pages: list[Any], before: int | None = None, whole: bool = False
+) -> Laid:
+    """Some pages of a laid-out document as a segment (``whole``: all of them): their
+    PDF, marks and page box. URLs refused since ``before`` (default: all that the job
+    holds) go with them."""
     marks: list[list[Any]] = []
     seen: set[str] = set()
-    for number, page in enumerate(document.pages):
+    for number, page in enumerate(pages):
         for name, (x1, y1, _x2, _y2) in page.anchors.items():
             if name not in seen:  # a box split across pages names its first page only
                 seen.add(name)
                 marks.append([number, name, round(x1, 3), round(y1, 3), 0, ""])
         for level, label, (x, y), _state in page.bookmarks:
             marks.append([number, "", round(x, 3), round(y, 3), int(level), str(label)])
-    if document.pages:
-        page_box = document.pages[0]._page_box
+    if pages:
+        page_box = pages[0]._page_box
         box = [
             round(float(page_box.margin_left), 3),
             round(float(page_box.margin_top), 3),
@@ -174,18 +256,19 @@ def _lay_out(job: PdfJob, html: str, base_url: str) -> Laid:
         ]
     else:
         box = [0.0, 0.0, 0.0]
+    start = 0 if before is None else before
+    refused = job.refused[start:]
+    del job.refused[start:]
     tail: list[str] = []
-    if document.pages:
-        for child in document.pages[-1]._page_box.descendants():
+    if pages:
+        for child in pages[-1]._page_box.descendants():
             element = getattr(child, "element", None)
             name = element.get("id") if element is not None else None
             if name and name not in tail:
                 tail.append(name)
-    refused = job.refused[before:]
-    del job.refused[before:]
-    pdf: bytes = document.write_pdf(pdf_identifier=b"segment")
-    job.context.progress.advance(job.target)
-    return Laid(pdf, len(document.pages), marks, box, list(refused), tail)
+    part = document if whole else document.copy(pages)
+    pdf: bytes = part.write_pdf(pdf_identifier=b"segment")
+    return Laid(pdf, len(pages), marks, box, list(refused), tail)
 
 
 def _flow(

@@ -9,6 +9,7 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from exporter.render.pdf.flow import Flow
 from exporter.render.pdf.guide import (
     SEGMENT_MAX_ENTRIES,
     SHORT_ENTRY_CHARS,
@@ -69,23 +70,21 @@ def render_quiz(context: RenderContext) -> None:
 
 def quiz_segments(
     items: list[dict[str, Any]], high: int = SEGMENT_MAX_ENTRIES
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any] | Flow]:
     """The quiz cut into segments that each start a new page: the questions, then the
     answer key (which always starts a new sheet: ``recto``, an odd page, so it never
-    prints on the back of a question page), each in runs of at most ``high``."""
-    segments: list[dict[str, Any]] = [
+    prints on the back of a question page), each in runs of at most ``high``. Each run
+    of the key is a :class:`Flow`, laid out and cached page by page: an edited answer
+    re-lays out its own page."""
+    segments: list[dict[str, Any] | Flow] = [
         {"questions": items[start : start + high], "answers": [], "key_title": False}
         for start in range(0, len(items), high)
     ] or [{"questions": [], "answers": [], "key_title": False}]
-    segments += [
-        {
-            "questions": [],
-            "answers": items[start : start + high],
-            "key_title": start == 0,
-            "recto": start == 0,
-        }
-        for start in range(0, len(items), high)
-    ]
+    for start in range(0, len(items), high):
+        run = items[start : start + high]
+        segment = {"questions": [], "answers": run, "key_title": start == 0, "recto": start == 0}
+        ids = [str(item["number"]) for item in run]
+        segments.append(Flow(segment, "answers", ids, opening=("key_title", "recto")))
     return segments
 
 
