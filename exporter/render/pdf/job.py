@@ -455,9 +455,21 @@ def code_chars(width_mm: float, font_pt: float) -> int:
     return max(10, int(width_mm * 72 / 25.4 / (0.6021 * font_pt)) - 1)
 
 
+_LEAD = re.compile(r"^((?:<[^>]+>)*)([^<\s]{1,12}) (<code>[^<\s]+</code>[^<\s]*|[^<\s]+)")
+
+
 def first_words_together(html: str) -> str:
-    """A heading whose first two words never part: no lone "What" at a line end."""
-    return re.sub(r"^((?:<[^>]+>)*[^<\s]{1,12}) (?=[^<\s])", "\\1\u00a0", html, count=1)
+    """A heading whose first two words never part: no lone "What" at a line end.
+
+    The first word (at most 12 characters) and the second (a word or a one-word code span)
+    are joined by a no-break space inside ``<span class="glued">``, the second word in a
+    span of its own. The first word begins the line, so the pair only ever parts when it
+    is wider than the line: then the CSS of ``.glued`` breaks the second word instead
+    (hyphenated, or anywhere in code), so the pair stays inside its column.
+    """
+    # str(): a Markup subject would escape the tags of the replacement
+    glued = '\\1<span class="glued">\\2\u00a0<span>\\3</span></span>'
+    return _LEAD.sub(glued, str(html), count=1)
 
 
 def plain_length(html: str) -> int:
