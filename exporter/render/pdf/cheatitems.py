@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 SMALL_TABLE_ROWS = 6
 SMALL_TABLE_CHARS = 340
 """A table is "small" (shown on the cheat sheet) up to this many rows and visible characters."""
-WIDE_FORMULA = 30.0
-"""A drawn display formula wider than this many em (about one and a half columns) is left
-out, as it would be scaled too small to read; the card's next candidate is taken instead."""
+WIDE_FORMULA = 27.0
+"""A drawn display formula wider than this many em (a column at the sheet's usual type
+size, its indent included) is left out, as it would be scaled down below the size of the
+text around it; the card's next candidate is taken instead."""
 
 
 @dataclass
