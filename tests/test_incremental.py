@@ -301,3 +301,27 @@ def test_segments_laid_out_in_one_process_match_the_parallel_ones(tmp_path, monk
     for name in names:
         one, two = tmp_path / "parallel" / name, tmp_path / "serial" / name
         assert one.read_bytes() == two.read_bytes(), name
+
+
+def test_an_answer_edit_that_changes_no_cheat_sheet_item_only_restamps_it(tmp_path):
+    """The cheat sheet shows a card's key, not its answer: editing the answer's start
+    measures nothing and lays no frame out again (both are cached without the dates);
+    only the dates move, and the sheet is byte-identical to a build from scratch."""
+    from pypdf import PdfReader
+
+    name = "deep-learning-cheatsheet.pdf"
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    args = ["build", "-t", "cheatsheet", "--source", str(source)]
+    assert cli(*args, "--out", str(out)).exit_code == 0
+    first = PdfReader(out / name).metadata["/ModDate"]
+    cached = ("cheatsheet-measure-pdf/*.bin", "cheatsheet-frame/*.bin")
+    before = [{p.name for p in (out / ".cache").glob(pattern)} for pattern in cached]
+    assert all(before)
+    edit_bank(source, "  answer: |\n    Overfitting is", "  answer: |\n    Plainly, overfitting is")
+    assert cli(*args, "--out", str(out)).exit_code == 0
+    after = [{p.name for p in (out / ".cache").glob(pattern)} for pattern in cached]
+    assert after == before
+    cold = tmp_path / "cold"
+    assert cli(*args, "--out", str(cold)).exit_code == 0
+    assert (out / name).read_bytes() == (cold / name).read_bytes()
+    assert PdfReader(out / name).metadata["/ModDate"] != first  # the note's new time

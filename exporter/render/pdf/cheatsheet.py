@@ -48,6 +48,7 @@ START_SIZE = 7.4
 MEASURE_NAMESPACE = "cheatsheet-measure"
 MEASURE_PDF_NAMESPACE = "cheatsheet-measure-pdf"
 PDF_NAMESPACE = "cheatsheet-pdf"
+FRAME_NAMESPACE = "cheatsheet-frame"
 DRAW_MEASURED = True
 """Draw each item from the page it was measured on (False: the sheet lays its items out
 again, as one plain WeasyPrint document; ``bench/run.py`` times that as the naive way)."""
@@ -117,15 +118,17 @@ def render_cheatsheet(context: RenderContext) -> None:
         size=size,
         pages=pages,
         page_count=len(pages),
+        timestamp="",  # the dates are set when the items are stamped
         slots={i: measured.heights[f"i-{i}"] for i in measured.boxes} if DRAW_MEASURED else {},
     )
     if filled is None:
         return
-    key = content_key(render_version(), *filled, *measured.keys)
+    timestamp = job.timestamp()
+    key = content_key(render_version(), *filled, *measured.keys, timestamp)
     cache = context.cache
     data = cache.get_blob(PDF_NAMESPACE, key)
     if data is None:
-        data = _draw(job, filled, measured)
+        data = _draw(job, filled, measured, timestamp)
         if not job.refused:
             cache.put_blob(PDF_NAMESPACE, key, data)
             cache.prune_blobs(PDF_NAMESPACE, {key}, limit=20)
@@ -133,30 +136,43 @@ def render_cheatsheet(context: RenderContext) -> None:
     job.report_refused()
 
 
-def _draw(job: PdfJob, filled: tuple[str, str], measured: Measured) -> bytes:
+def _draw(job: PdfJob, filled: tuple[str, str], measured: Measured, timestamp: str) -> bytes:
     """The sheet: the frame (panels, headings, masthead, footer, links and outline) laid
     out with an empty slot of the measured height for each item, and every item drawn
-    into its slot from the page it was measured on (:func:`stamp.stamp`).
+    into its slot from the page it was measured on (:func:`stamp.stamp`), dated
+    ``timestamp``.
 
-    A user template that draws its items itself (no ``s-`` slots) is used as it is.
+    The frame is laid out without the dates and cached by its HTML, so an edit that
+    changes no item only stamps the sheet again. A user template that draws its items
+    itself (no ``s-`` slots) is used as it is.
     """
     from exporter.render.pdf.stamp import Piece, stamp
 
-    document = job.layout(*filled)
-    identifier = content_key(job.context.bank.deck.id, "cheatsheet").encode("ascii")
-    frame: bytes = document.write_pdf(pdf_identifier=identifier)
-    pieces: list[list[Piece]] = []
-    placed = 0
-    for page in document.pages:
-        pieces.append([])
-        for name, (x, y, _x2, _y2) in sorted(page.anchors.items()):
-            source = measured.boxes.get(name[2:]) if name.startswith("s-") else None
-            if source is not None:
-                pieces[-1].append(Piece(source[0], source[1], source[2], (x, y)))
-                placed += 1
-    if not placed:
-        return frame
-    return stamp(frame, measured.sources, pieces)
+    cache = job.context.cache
+    frame_key = content_key(render_version(), *filled)
+    frame = cache.get_blob(FRAME_NAMESPACE, frame_key)
+    slots = cache.get(FRAME_NAMESPACE, frame_key)
+    if frame is None or not isinstance(slots, list):
+        document = job.layout(*filled)
+        identifier = content_key(job.context.bank.deck.id, "cheatsheet").encode("ascii")
+        frame = document.write_pdf(pdf_identifier=identifier)
+        slots = [
+            [number, name[2:], round(x, 4), round(y, 4)]
+            for number, page in enumerate(document.pages)
+            for name, (x, y, _x2, _y2) in sorted(page.anchors.items())
+            if name.startswith("s-")
+        ]
+        slots.append(len(document.pages))
+        if not job.refused:
+            cache.put_blob(FRAME_NAMESPACE, frame_key, frame)
+            cache.put(FRAME_NAMESPACE, frame_key, slots)
+            cache.prune_blobs(FRAME_NAMESPACE, {frame_key}, limit=20)
+    pieces: list[list[Piece]] = [[] for _ in range(int(slots[-1]))]
+    for number, item_id, x, y in slots[:-1]:
+        source = measured.boxes.get(str(item_id))
+        if source is not None:
+            pieces[int(number)].append(Piece(source[0], source[1], source[2], (x, y)))
+    return stamp(frame, measured.sources, pieces, timestamp=timestamp)
 
 
 @dataclass(frozen=True)
@@ -317,6 +333,7 @@ def _measure(job: PdfJob, values: dict[str, Any], size: float) -> Measured | Non
             all_panels=panels,
             part="content",
             mode="measure",
+            timestamp="",
             size=size,
             with_masthead=index == 0,
         )

@@ -253,8 +253,7 @@ class PdfJob:
     def common_values(self) -> dict[str, Any]:
         """Values every template gets: deck, dates, metadata and the code colours."""
         deck = self.context.bank.deck
-        seconds = self.context.content_time()
-        when = datetime.fromtimestamp(seconds, timezone.utc) if seconds > 0 else None
+        when = self._when()
         titles = {
             "cheatsheet": "Cheat sheet",
             "guide": "Guide",
@@ -268,11 +267,20 @@ class PdfJob:
             "description": deck.description,
             "generator": f"interview-deck-exporter {__version__}",
             "date": when.strftime("%Y-%m-%d") if when else "",
-            "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else "",
+            "timestamp": self.timestamp(),
             "paper": self.paper(),
             "pygments_css": Markup(code_css()),
             "part": "content",
         }
+
+    def _when(self) -> datetime | None:
+        seconds = self.context.content_time()
+        return datetime.fromtimestamp(seconds, timezone.utc) if seconds > 0 else None
+
+    def timestamp(self) -> str:
+        """The source's time (ISO, UTC) the PDFs carry as their dates, or ""."""
+        when = self._when()
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else ""
 
     def paper(self) -> str:
         """The paper option, checked."""

@@ -4,9 +4,10 @@ of another PDF underneath each page (the flashcards' furniture)."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from exporter.render.pdf.stamp import pdf_date
 
 if TYPE_CHECKING:
     pass
@@ -63,8 +64,7 @@ def merge_pdfs(
         for page, form in zip(writer.pages[start:], forms[below], strict=False):
             _draw_under(page, form, prefix)
     if timestamp:
-        stamp = "D:" + re.sub(r"[-:T]", "", timestamp)
-        info["/CreationDate"] = info["/ModDate"] = stamp
+        info["/CreationDate"] = info["/ModDate"] = pdf_date(timestamp)
     writer.metadata = None
     writer.add_metadata(info)
     digest = hashlib.sha256(identifier.encode("utf-8"))

@@ -218,7 +218,7 @@ def render_paged(
     frame = _frame(job, template, values, parts)
     if frame is None:
         return
-    data = stack(frame, [part.pdf for part in parts])
+    data = stack(frame, [part.pdf for part in parts], timestamp=job.timestamp())
     job.context.outputs.add(path, data, owner=job.target)
     job.report_refused()
 
@@ -353,6 +353,7 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
         part="frame",
         segment={},
         first=True,
+        timestamp="",  # the dates are set when the pages are stacked
         frame_pages=pages,
         frame_height=height - 0.5,
         anchor_pages=anchor_pages,

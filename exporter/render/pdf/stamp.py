@@ -10,6 +10,7 @@ shown. Content streams are copied as they are (never parsed).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +32,9 @@ class Piece:
     at: tuple[float, float]
 
 
-def stack(frame: bytes, contents: list[bytes]) -> bytes:
+def stack(frame: bytes, contents: list[bytes], timestamp: str = "") -> bytes:
     """The frame's pages, each with the next content page drawn underneath (an empty
-    content part: the frame page alone)."""
+    content part: the frame page alone); ``timestamp``: as in :func:`stamp`."""
     sources = [data for data in contents if data]
     placed: list[list[Piece]] = []
     source = 0
@@ -43,11 +44,15 @@ def stack(frame: bytes, contents: list[bytes]) -> bytes:
             continue
         placed.extend([Piece(source, n, None, (0.0, 0.0))] for n in range(_pages(data)))
         source += 1
-    return stamp(frame, sources, placed, under=True)
+    return stamp(frame, sources, placed, under=True, timestamp=timestamp)
 
 
 def stamp(
-    base: bytes, sources: Sequence[bytes], pieces: Sequence[Sequence[Piece]], under: bool = False
+    base: bytes,
+    sources: Sequence[bytes],
+    pieces: Sequence[Sequence[Piece]],
+    under: bool = False,
+    timestamp: str = "",
 ) -> bytes:
     """``base`` with ``pieces[i]`` drawn on its page ``i``: over its content, or under it.
 
@@ -55,7 +60,8 @@ def stamp(
     never parsed), clipped to the piece's box (grown by :data:`BLEED` pixels, for glyphs
     that overhang their box) and translated into place. The base keeps its links,
     outline, metadata and identifier; web links inside a piece are carried over, moved
-    with it.
+    with it. ``timestamp`` (ISO, UTC) becomes the creation and modification dates: the
+    base is laid out without them, so it stays cached when only the source's time moves.
     """
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (
@@ -137,10 +143,18 @@ def stamp(
             own: Any = target.raw_get("/Annots") if "/Annots" in target else None
             merged = [*(own.get_object() if own is not None else []), *annotations]
             target[NameObject("/Annots")] = ArrayObject(merged)
+    if timestamp:
+        date = pdf_date(timestamp)
+        writer.add_metadata({"/CreationDate": date, "/ModDate": date})
     writer._ID = base_reader.trailer.get("/ID")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def pdf_date(timestamp: str) -> str:
+    """An ISO UTC timestamp (``2026-12-02T10:00:00Z``) as a PDF date."""
+    return "D:" + re.sub(r"[-:T]", "", timestamp)
 
 
 BLEED = 3.0
