@@ -51,10 +51,15 @@ def lines_of(page: Any) -> list[list[dict[str, Any]]]:
     rows: dict[int, list[dict[str, Any]]] = {}
     for char in page.chars:
         rows.setdefault(round(char["top"]), []).append(char)
+    return _split_rows([rows[top] for top in sorted(rows)])
+
+
+def _split_rows(rows: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Rows of characters cut into lines where a wide gap parts two columns or cards."""
     lines: list[list[dict[str, Any]]] = []
-    for top in sorted(rows):
+    for row in rows:
         run: list[dict[str, Any]] = []
-        for char in sorted(rows[top], key=lambda c: c["x0"]):
+        for char in sorted(row, key=lambda c: c["x0"]):
             if run and char["x0"] - run[-1]["x1"] > 3 * char["size"]:
                 lines.append(run)
                 run = []
@@ -161,16 +166,7 @@ def baseline_lines(page: Any) -> list[list[dict[str, Any]]]:
             rows[-1].append(char)
         else:
             rows.append([char])
-    lines: list[list[dict[str, Any]]] = []
-    for row in rows:
-        run: list[dict[str, Any]] = []
-        for char in sorted(row, key=lambda c: c["x0"]):
-            if run and char["x0"] - run[-1]["x1"] > 3 * char["size"]:
-                lines.append(run)
-                run = []
-            run.append(char)
-        lines.append(run)
-    return lines
+    return _split_rows(rows)
 
 
 def _below(lines: list[list[dict[str, Any]]], line: list[dict[str, Any]]) -> list[dict[str, Any]]:

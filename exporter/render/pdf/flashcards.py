@@ -370,15 +370,4 @@ def furniture(job: PdfJob, grid: CardGrid) -> bytes | None:
     )
     if filled is None:
         return None
-    cache = job.context.cache
-    key = content_key(render_version(), *filled)
-    known = cache.get_blob(FURNITURE_NAMESPACE, key)
-    if known is not None:
-        return known
-    refused = len(job.refused)
-    document = job.layout(*filled)
-    data: bytes = document.write_pdf(pdf_identifier=b"furniture")
-    if len(job.refused) == refused:  # refusals are reported on every build, never cached
-        cache.put_blob(FURNITURE_NAMESPACE, key, data)
-        cache.prune_blobs(FURNITURE_NAMESPACE, {key}, limit=40)
-    return data
+    return job.laid_out_once(FURNITURE_NAMESPACE, filled, b"furniture")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import unescape
@@ -296,6 +296,31 @@ class PdfJob:
         roots = [self.context.source.resolve(), *self.template_roots()]
         fetcher = make_url_fetcher(roots, self.refused)
         return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
+
+    def laid_out_once(
+        self,
+        namespace: str,
+        filled: tuple[str, str],
+        identifier: bytes,
+        check: Callable[[Any], bool] | None = None,
+    ) -> bytes | None:
+        """The PDF of one filled document, from the cache or laid out and cached by its
+        HTML (unless a URL was refused: refusals are reported on every build). ``check``
+        sees the laid-out document first; None when it refuses it."""
+        cache = self.context.cache
+        key = content_key(render_version(), *filled)
+        known = cache.get_blob(namespace, key)
+        if known is not None:
+            return known
+        refused = len(self.refused)
+        document = self.layout(*filled)
+        if check is not None and not check(document):
+            return None
+        data: bytes = document.write_pdf(pdf_identifier=identifier)
+        if len(self.refused) == refused:
+            cache.put_blob(namespace, key, data)
+            cache.prune_blobs(namespace, {key}, limit=40)
+        return data
 
     def report_refused(self) -> None:
         """One W107 per refused URL, at the question that references it when known."""

@@ -360,15 +360,10 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
     )
     if filled is None:
         return None
-    cache = job.context.cache
-    namespace = FRAMES_NAMESPACE.format(target=job.target)
-    key = content_key(render_version(), *filled)
-    known = cache.get_blob(namespace, key)
-    if known is not None:
-        return known
-    refused = len(job.refused)
-    document = job.layout(*filled)
-    if len(document.pages) != len(pages):
+
+    def check(document: Any) -> bool:
+        if len(document.pages) == len(pages):
+            return True
         where = Location(template)
         for folder in job.context.template_dirs("pdf"):
             if (folder / template).is_file():
@@ -382,10 +377,8 @@ def _frame(job: PdfJob, template: str, values: dict[str, Any], parts: list[Laid]
             "the frame pages of base.html.j2 (see the comment at the top of the built-in "
             "templates)",
         )
-        return None
+        return False
+
     identifier = content_key(job.context.bank.deck.id, job.target).encode("ascii")
-    data: bytes = document.write_pdf(pdf_identifier=identifier)
-    if len(job.refused) == refused:  # refusals are reported on every build, never cached
-        cache.put_blob(namespace, key, data)
-        cache.prune_blobs(namespace, {key}, limit=40)
-    return data
+    namespace = FRAMES_NAMESPACE.format(target=job.target)
+    return job.laid_out_once(namespace, filled, identifier, check)
