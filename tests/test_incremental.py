@@ -325,3 +325,22 @@ def test_an_answer_edit_that_changes_no_cheat_sheet_item_only_restamps_it(tmp_pa
     assert cli(*args, "--out", str(cold)).exit_code == 0
     assert (out / name).read_bytes() == (cold / name).read_bytes()
     assert PdfReader(out / name).metadata["/ModDate"] != first  # the note's new time
+
+
+def test_a_key_edit_measures_one_chunk_of_the_cheat_sheet_again(tmp_path):
+    """The cheat sheet measures its items in chunks cached by their HTML: editing one key
+    measures only the chunk holding it again, and the sheet matches a cold build."""
+    name = "deep-learning-cheatsheet.pdf"
+    source, out = copy_bank(tmp_path), tmp_path / "out"
+    args = ["build", "-t", "cheatsheet", "--source", str(source)]
+    assert cli(*args, "--out", str(out)).exit_code == 0
+    pattern = "cheatsheet-measure-pdf/*.bin"
+    before = {p.name for p in (out / ".cache").glob(pattern)}
+    assert len(before) >= 2  # the real bank's 79 items are measured in two chunks
+    edit_bank(source, "  key: Classical ML", "  key: Put briefly, classical ML")
+    assert cli(*args, "--out", str(out)).exit_code == 0
+    added = {p.name for p in (out / ".cache").glob(pattern)} - before
+    assert len(added) == 1
+    cold = tmp_path / "cold"
+    assert cli(*args, "--out", str(cold)).exit_code == 0
+    assert (out / name).read_bytes() == (cold / name).read_bytes()

@@ -5,7 +5,8 @@ How it is laid out (see :mod:`exporter.render.pdf.packing` for the packing rules
 
 1. **Measure.** Every panel heading and the masthead are laid out by WeasyPrint once,
    each as its own block at the exact column width and type size, and every item on a
-   page of its own; their heights are read back from their anchors.
+   page of its own (in cached chunks, on one process per core); their heights are read
+   back from their anchors.
 2. **Pack.** The heights are packed into pages of ``columns`` columns in Python: a panel
    continues into the next column with its heading repeated ("cont."), an item never
    splits, a panel never starts in the last 10 % of a column, and the last page's columns
@@ -25,6 +26,7 @@ gives the same bytes as a cold build.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +100,9 @@ def render_cheatsheet(context: RenderContext) -> None:
     size, packed, measured = _fit(job, values, geometry, budget)
     if packed is None or measured is None:
         return
+    # the measurements of the sizes tried and not chosen are not needed again
+    keep = set(measured.keys)
+    context.cache.prune_blobs(MEASURE_PDF_NAMESPACE, keep, limit=max(40, 4 * len(keep)))
     if len(packed.pages) > budget:
         needed = packed.fill_of(budget)
         where = context.bank.deck.location
@@ -317,25 +322,24 @@ class Measured:
 def _measure(job: PdfJob, values: dict[str, Any], size: float) -> Measured | None:
     """Every panel heading and item at ``size``, laid out once.
 
-    The panels are measured in two halves on two processes when there are enough of
-    them; each half is cached by its HTML: its heights and boxes as a value, its PDF as a
-    blob (the sheet draws the items from it).
+    The items are measured in chunks of about :data:`MEASURE_CHUNK` (the masthead and the
+    headings with the first), shared among one worker process per core; each chunk is
+    cached by its HTML: its heights and boxes as a value, its PDF as a blob (the sheet
+    draws the items from it), so an edit measures one chunk again.
     """
     panels = values["panels"]
-    halves = (
-        [panels[: len(panels) // 2], panels[len(panels) // 2 :]] if len(panels) > 3 else [panels]
-    )
     filled = []
-    for index, half in enumerate(halves):
+    for index, chunk in enumerate(_chunks(panels)):
         one = job.fill(
             "cheatsheet.html.j2",
-            **{**values, "panels": half},
+            **{**values, "panels": chunk},
             all_panels=panels,
             part="content",
             mode="measure",
             timestamp="",
             size=size,
             with_masthead=index == 0,
+            with_heads=index == 0,
         )
         if one is None:
             return None
@@ -353,15 +357,13 @@ def _measure(job: PdfJob, values: dict[str, Any], size: float) -> Measured | Non
             found.append(None)
             missing.append((key, one))
     if missing:
-        from exporter.core.workers import fork_map, worker_count
+        from exporter.core.workers import fork_map, split, worker_count
 
-        def run(item: tuple[str, tuple[str, str]]) -> tuple[dict[str, Any], bytes, list[str]]:
-            return _measure_one(job, *item[1])
+        def run(part: list[tuple[str, tuple[str, str]]]) -> list[Any]:
+            return [_measure_one(job, *one) for _, one in part]
 
-        if worker_count(len(missing)) > 1:
-            results = fork_map(run, missing)
-        else:
-            results = [run(item) for item in missing]
+        groups = split(missing, worker_count(len(missing), limit=os.cpu_count() or 1))
+        results = [result for group in fork_map(run, groups) for result in group]
         done = iter(results)
         for index, key in enumerate(keys):
             if found[index] is not None:
@@ -372,7 +374,6 @@ def _measure(job: PdfJob, values: dict[str, Any], size: float) -> Measured | Non
             if not refused:  # refusals are reported on every build, never cached
                 cache.put(MEASURE_NAMESPACE, key, result)
                 cache.put_blob(MEASURE_PDF_NAMESPACE, key, pdf)
-                cache.prune_blobs(MEASURE_PDF_NAMESPACE, set(keys), limit=40)
     measured = Measured({}, {}, [], keys)
     for index, entry in enumerate(found):
         assert entry is not None
@@ -383,6 +384,38 @@ def _measure(job: PdfJob, values: dict[str, Any], size: float) -> Measured | Non
             box = (float(x1), float(y1), float(x2), float(y2))
             measured.boxes[str(item_id)] = (index, int(page), box)
     return measured
+
+
+MEASURE_CHUNK = 60
+"""About how many items one measuring document holds (at most :data:`MEASURE_CHUNKS`
+documents: a very large bank has larger chunks)."""
+MEASURE_CHUNKS = 32
+
+
+def _chunks(panels: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The panels' items cut into nearly equal runs, each as the panels it touches (with
+    only those items): the measuring documents."""
+    items = [(panel, item) for panel in panels for item in panel["items"]]
+    count = min(MEASURE_CHUNKS, max(1, math.ceil(len(items) / MEASURE_CHUNK)))
+    from exporter.core.workers import split
+
+    chunks = []
+    for run in split(items, count) or [[]]:
+        chunk: list[dict[str, Any]] = []
+        for panel, item in run:
+            if not chunk or chunk[-1]["id"] != panel["id"]:
+                chunk.append({**panel, "items": []})
+            chunk[-1]["items"].append(item)
+        chunks.append(chunk)
+    if not chunks[0]:  # no items: the headings and masthead still need measuring
+        chunks[0] = [{**panel, "items": []} for panel in panels]
+    else:
+        present = {panel["id"] for panel in chunks[0]}
+        chunks[0] = [
+            *chunks[0],
+            *({**panel, "items": []} for panel in panels if panel["id"] not in present),
+        ]
+    return chunks
 
 
 def _measure_one(job: PdfJob, html: str, base_url: str) -> tuple[dict[str, Any], bytes, list[str]]:
