@@ -115,6 +115,8 @@ def render_paged(
 
     if flow is not None:
         plain = [segment for segment in segments if not isinstance(segment, Flow)]
+        if len(plain) != len(segments):
+            raise TypeError("a flowing document takes plain segments only, not a Flow")
         flowed = _flow(job, plain, flow, filled_key, namespace, probes)
         if flowed is None:
             return
