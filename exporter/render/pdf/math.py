@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import html
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -214,7 +215,7 @@ class MathRenderer:
         from exporter.core.workers import fork_map, split, worker_count
 
         draw("x", False)  # loads ziamath and the math font once, before forking
-        parts = split(todo, worker_count(len(todo)))
+        parts = split(todo, worker_count(len(todo), limit=os.cpu_count() or 1))
 
         def run(part: list[tuple[str, bool]]) -> list[dict[str, Any]]:
             results: list[dict[str, Any]] = []
