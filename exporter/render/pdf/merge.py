@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from exporter.render.pdf.stamp import pdf_date
+from exporter.render.pdf.stamp import content_streams, own_xobjects, page_form, pdf_date
 
 if TYPE_CHECKING:
     pass
@@ -88,45 +88,13 @@ def _forms(writer: Any, data: bytes) -> list[Any]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject
 
-    forms = []
-    for page in PdfReader(io.BytesIO(data)).pages:
-        contents: Any = page["/Contents"].get_object()
-        if isinstance(contents, ArrayObject):
-            content = b"\n".join(item.get_object().get_data() for item in contents)
-        else:
-            content = contents.get_data()
-        form = DecodedStreamObject()
-        form.set_data(content)
-        form.update(
-            {
-                NameObject("/Type"): NameObject("/XObject"),
-                NameObject("/Subtype"): NameObject("/Form"),
-                NameObject("/BBox"): ArrayObject(page.mediabox),
-                NameObject("/Resources"): page["/Resources"].clone(writer),
-            }
-        )
-        forms.append(writer._add_object(form.flate_encode()))
-    return forms
+    return [page_form(writer, page) for page in PdfReader(io.BytesIO(data)).pages]
 
 
 def _draw_under(page: Any, form: Any, prefix: Any) -> None:
     """Paint ``form`` before the page's own content (``prefix`` calls it)."""
-    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+    from pypdf.generic import ArrayObject, NameObject
 
-    # WeasyPrint pages share one resource dictionary: each page gets its own copy
-    shared: Any = page["/Resources"].get_object()
-    resources = DictionaryObject(shared)
-    named: Any = shared.get("/XObject")
-    xobjects = DictionaryObject(named.get_object() if named is not None else {})
-    xobjects[NameObject(UNDER_NAME)] = form
-    resources[NameObject("/XObject")] = xobjects
-    page[NameObject("/Resources")] = resources
-    existing: Any = page.raw_get("/Contents")  # the reference: streams are indirect
-    streams = (
-        list(existing.get_object())
-        if isinstance(existing.get_object(), ArrayObject)
-        else [existing]
-    )
-    page[NameObject("/Contents")] = ArrayObject([prefix, *streams])
+    own_xobjects(page, {UNDER_NAME: form})
+    page[NameObject("/Contents")] = ArrayObject([prefix, *content_streams(page)])

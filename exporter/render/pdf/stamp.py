@@ -64,13 +64,7 @@ def stamp(
     base is laid out without them, so it stays cached when only the source's time moves.
     """
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import (
-        ArrayObject,
-        DecodedStreamObject,
-        DictionaryObject,
-        FloatObject,
-        NameObject,
-    )
+    from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject
 
     base_reader = PdfReader(io.BytesIO(base))
     writer = PdfWriter(clone_from=base_reader)
@@ -82,35 +76,21 @@ def stamp(
             continue
         target = writer.pages[index]
         target_height = float(target.mediabox.height)
-        # WeasyPrint pages share one resource dictionary: each page gets its own copy
-        shared: Any = target["/Resources"].get_object()
-        resources = DictionaryObject(shared)
-        named: Any = shared.get("/XObject")
-        xobjects = DictionaryObject(named.get_object() if named is not None else {})
+        forms: dict[str, Any] = {}
         drawing: list[str] = []
         annotations: list[Any] = []
         for number, piece in enumerate(placed):
             page = readers[piece.source].pages[piece.page]
             height = float(page.mediabox.height)
             if piece.box is None:
-                box: tuple[float, ...] = tuple(float(v) for v in page.mediabox)
+                box: tuple[float, float, float, float] | None = None
                 x1 = y1 = 0.0
             else:
                 x1, y1, x2, y2 = (v * PT_PER_PX for v in piece.box)
                 bleed = BLEED * PT_PER_PX
                 box = (x1 - bleed, height - y2 - bleed, x2 + bleed, height - y1 + bleed)
-            form = DecodedStreamObject()
-            form.set_data(_page_content(page))
-            form.update(
-                {
-                    NameObject("/Type"): NameObject("/XObject"),
-                    NameObject("/Subtype"): NameObject("/Form"),
-                    NameObject("/BBox"): ArrayObject(FloatObject(round(v, 3)) for v in box),
-                    NameObject("/Resources"): page["/Resources"].clone(writer),
-                }
-            )
             name = f"/ExporterPiece{number}"
-            xobjects[NameObject(name)] = writer._add_object(form.flate_encode())
+            forms[name] = page_form(writer, page, box)
             # the piece's top left corner (x1, height - y1) lands on the target's "at"
             dx = piece.at[0] * PT_PER_PX - x1
             dy = (target_height - piece.at[1] * PT_PER_PX) - (height - y1)
@@ -123,10 +103,8 @@ def stamp(
                     if dx or dy:
                         _move(moved.get_object(), dx, dy)
                     annotations.append(moved)
-        resources[NameObject("/XObject")] = xobjects
-        target[NameObject("/Resources")] = resources
-        existing: Any = target.raw_get("/Contents")  # the reference: streams are indirect
-        streams = list(existing.get_object()) if _is_array(existing) else [existing]
+        own_xobjects(target, forms)
+        streams = content_streams(target)
         if under:
             first = DecodedStreamObject()
             first.set_data(("\n".join(drawing) + "\n").encode("ascii"))
@@ -184,16 +162,50 @@ def _web_link(annotation: Any) -> bool:
     return action is not None and action.get_object().get("/S") == "/URI"
 
 
-def _is_array(value: Any) -> bool:
+def page_form(writer: Any, page: Any, box: tuple[float, float, float, float] | None = None) -> Any:
+    """A Form XObject added to ``writer`` holding ``page``'s content (its streams decoded
+    and joined, never parsed) and its resources, clipped to ``box`` in PDF units (None:
+    the page's media box); returns its reference."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
+
+    form = DecodedStreamObject()
+    form.set_data(b"\n".join(stream.get_object().get_data() for stream in content_streams(page)))
+    bbox = (
+        ArrayObject(page.mediabox)
+        if box is None
+        else ArrayObject(FloatObject(round(v, 3)) for v in box)
+    )
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): bbox,
+            NameObject("/Resources"): page["/Resources"].clone(writer),
+        }
+    )
+    return writer._add_object(form.flate_encode())
+
+
+def own_xobjects(page: Any, forms: dict[str, Any]) -> None:
+    """Give ``page`` resources of its own with ``forms`` (name → reference) added to its
+    XObjects: WeasyPrint's pages share one resource dictionary."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    shared: Any = page["/Resources"].get_object()
+    resources = DictionaryObject(shared)
+    named: Any = shared.get("/XObject")
+    xobjects = DictionaryObject(named.get_object() if named is not None else {})
+    for name, form in forms.items():
+        xobjects[NameObject(name)] = form
+    resources[NameObject("/XObject")] = xobjects
+    page[NameObject("/Resources")] = resources
+
+
+def content_streams(page: Any) -> list[Any]:
+    """A page's content streams, as the (indirect) references its ``/Contents`` holds."""
     from pypdf.generic import ArrayObject
 
-    return isinstance(value.get_object(), ArrayObject)
-
-
-def _page_content(page: Any) -> bytes:
-    """A page's content stream(s), decoded and joined (never parsed)."""
-    contents = page["/Contents"].get_object()
-    if _is_array(contents):
-        return b"\n".join(item.get_object().get_data() for item in contents)
-    data: bytes = contents.get_data()
-    return data
+    existing: Any = page.raw_get("/Contents")
+    if isinstance(existing.get_object(), ArrayObject):
+        return list(existing.get_object())
+    return [existing]
