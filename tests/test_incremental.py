@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import copy_bank, edit_bank
+from conftest import QUESTIONS_YAML, copy_bank, edit_bank
 
 from exporter.build.lock import LOCK_NAME, read_lock
 from exporter.cli.commands import main
@@ -158,6 +159,73 @@ def test_pdf_targets_rendered_in_parallel_match_one_by_one(tmp_path):
     assert len(names) == 4
     for name in names:
         assert (together / name).read_bytes() == (apart / name).read_bytes(), name
+
+
+def _spy_on_loading(monkeypatch, record: Path, die_in_child: bool = False) -> None:
+    """Note the process each source load runs in (a forked child's memory is lost, so in
+    a file); with ``die_in_child`` a load in a child kills that child."""
+    import exporter.build.pipeline as pipeline
+    import exporter.build.project as project
+
+    real, test_process = project.load_project, os.getpid()
+
+    def spy(*args, **kwargs):
+        with record.open("a") as notes:
+            notes.write(f"{os.getpid()}\n")
+        if die_in_child and os.getpid() != test_process:
+            os._exit(3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_project", spy)
+
+
+def _loads(record: Path) -> list[str]:
+    pids = record.read_text().split()
+    record.unlink()
+    return ["here" if int(pid) == os.getpid() else "child" for pid in pids]
+
+
+def test_the_source_loaded_beside_the_pdf_import_gives_the_same_outputs(tmp_path, monkeypatch):
+    """With PDF targets stale, the source is loaded in a forked child while WeasyPrint is
+    imported here; the outputs and the lock it writes are those of a load in-process, and a
+    child that dies makes the build load the source itself."""
+    import exporter.build.pipeline as pipeline
+
+    record = tmp_path / "loads"
+    _spy_on_loading(monkeypatch, record)
+    outputs = {}
+    for way in ("beside", "in-process", "child dies"):
+        source = tmp_path / way / "source"  # with the committed lock: the same dates
+        shutil.copytree(REPO / "source", source)
+        out = tmp_path / way / "out"
+        monkeypatch.setattr(pipeline, "LOAD_BESIDE_IMPORT", way != "in-process")
+        if way == "child dies":
+            _spy_on_loading(monkeypatch, record, die_in_child=True)
+        args = ["build", "-t", "anki", "-t", "cheatsheet", "-t", "quiz"]
+        result = cli(*args, "--source", str(source), "--out", str(out))
+        assert result.exit_code == 0, result.output
+        expected = {"beside": ["child"], "in-process": ["here"], "child dies": ["child", "here"]}
+        assert _loads(record) == expected[way]
+        files = sorted(p for p in out.iterdir() if p.is_file() and p.suffix != ".json")
+        outputs[way] = {p.name: p.read_bytes() for p in files}
+        outputs[way]["lock"] = (source / LOCK_NAME).read_bytes()
+    assert len(outputs["beside"]) == 4  # deck, two PDFs, lock
+    assert outputs["beside"] == outputs["in-process"] == outputs["child dies"]
+
+
+def test_source_errors_found_beside_the_pdf_import_are_reported_as_always(
+    tmp_path, monkeypatch, make_source
+):
+    record = tmp_path / "loads"
+    _spy_on_loading(monkeypatch, record)
+    source = make_source(QUESTIONS_YAML.replace("level: basic", "level: basik", 1))
+    result = cli("build", "-t", "cheatsheet", "--source", str(source))
+    assert _loads(record) == ["child"]
+    assert result.exit_code == 1
+    assert "source/questions/basic.yaml:" in result.stderr
+    assert "E008 unknown level 'basik'" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert not list(tmp_path.glob("build/*.pdf"))
 
 
 def test_pdfs_do_not_depend_on_where_the_source_is_checked_out(tmp_path):

@@ -49,3 +49,30 @@ def test_split_keeps_order_and_balances():
     assert worker_count(cores) == min(cores, 4)  # a process per job while they fit
     assert worker_count(100) == min(cores, 4)  # many jobs: one process per core
     assert worker_count(100, limit=1) == 1
+
+
+def test_split_weighted_keeps_order_and_balances_the_weight():
+    from exporter.core.workers import split_weighted
+
+    items = [5, 1, 1, 1, 1, 1, 5, 1, 1, 1, 1, 1]
+    runs = split_weighted(items, 2, float)
+    assert [x for run in runs for x in run] == items
+    assert [sum(run) for run in runs] == [10, 10]
+    # work the first run does besides its items moves items to the others
+    runs = split_weighted(items, 2, float, first=4.0)
+    assert [sum(run) for run in runs] == [8, 12]
+    assert split_weighted([9, 1, 1], 3, float) == [[9], [1], [1]]  # none empty
+    assert split_weighted([1, 1], 3, float) == [[1], [1]]
+    assert split_weighted([], 2, float) == []
+
+
+def test_deal_spreads_the_heaviest_items_and_keeps_each_groups_order():
+    from exporter.core.workers import deal
+
+    items = ["aaaaaa", "b", "cccccc", "d", "ee", "ff"]
+    groups = deal(items, 2, len)
+    assert sorted(x for group in groups for x in group) == sorted(items)
+    assert [sum(map(len, group)) for group in groups] == [9, 9]
+    assert groups[0] == ["aaaaaa", "b", "ee"]
+    assert all(group == sorted(group, key=items.index) for group in groups)
+    assert deal(["x"], 3, len) == [["x"]]

@@ -46,6 +46,44 @@ def split(items: Sequence[T], parts: int) -> list[list[T]]:
     return [run for run in runs if run]
 
 
+def split_weighted(
+    items: Sequence[T], parts: int, weight: Callable[[T], float], first: float = 0.0
+) -> list[list[T]]:
+    """``items`` cut into ``parts`` contiguous runs of nearly equal total ``weight`` (none
+    empty), the first run carrying ``first`` more (work it does besides its items)."""
+    parts = max(1, min(parts, len(items)))
+    weights = [weight(item) for item in items]
+    total = sum(weights) + first
+    runs: list[list[T]] = []
+    run: list[T] = []
+    done = first
+    for index, item in enumerate(items):
+        must = len(items) - index <= parts - len(runs) - 1  # one item left per run to come
+        share = total * (len(runs) + 1) / parts
+        if run and len(runs) < parts - 1 and (must or done + weights[index] / 2 > share):
+            runs.append(run)
+            run = []
+        run.append(item)
+        done += weights[index]
+    if run:
+        runs.append(run)
+    return runs
+
+
+def deal(items: Sequence[T], parts: int, weight: Callable[[T], float]) -> list[list[T]]:
+    """``items`` shared among ``parts`` groups of nearly equal total ``weight`` (none
+    empty): the heaviest first, each to the lightest group so far. Each group keeps the
+    items' order."""
+    parts = max(1, min(parts, len(items)))
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    totals = [0.0] * parts
+    for index in sorted(range(len(items)), key=lambda i: -weight(items[i])):
+        lightest = totals.index(min(totals))
+        groups[lightest].append(index)
+        totals[lightest] += weight(items[index])
+    return [[items[i] for i in sorted(group)] for group in groups if group]
+
+
 def fork_map(func: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
     """``[func(chunk) for chunk in chunks]``, the chunks after the first in forked children.
 

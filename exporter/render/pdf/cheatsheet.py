@@ -392,15 +392,28 @@ documents: a very large bank has larger chunks)."""
 MEASURE_CHUNKS = 32
 
 
+ITEM_COST = 60
+"""About what laying out one item costs beyond its text, in characters of text."""
+HEAD_COST = 50
+"""The same for a panel heading or the masthead (a heading costs a quarter of an item)."""
+
+
+def _cost(entry: tuple[dict[str, Any], Any]) -> float:
+    item = entry[1]
+    return ITEM_COST + len(markup.plain_text(f"{item.label} {item.key} {item.extra}"))
+
+
 def _chunks(panels: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The panels' items cut into nearly equal runs, each as the panels it touches (with
     only those items): the measuring documents."""
     items = [(panel, item) for panel in panels for item in panel["items"]]
     count = min(MEASURE_CHUNKS, max(1, math.ceil(len(items) / MEASURE_CHUNK)))
-    from exporter.core.workers import split
+    from exporter.core.workers import split_weighted
 
+    # the first chunk also measures the masthead and every heading
+    heads = HEAD_COST * (len(panels) + 1)
     chunks = []
-    for run in split(items, count) or [[]]:
+    for run in split_weighted(items, count, _cost, first=heads) or [[]]:
         chunk: list[dict[str, Any]] = []
         for panel, item in run:
             if not chunk or chunk[-1]["id"] != panel["id"]:

@@ -169,8 +169,19 @@ def _draw(latex: str, display: bool) -> Formula:
     return Formula(svg, round(width / em, 4), round(height / em, 4), round(depth / em, 4))
 
 
+def warm() -> None:
+    """Import ziamath and load the math font (about 0.2 s), so that processes forked
+    afterwards draw formulas at once."""
+    with contextlib.suppress(MathError):
+        draw("x", False)
+
+
 PREPARE_MIN = 4
 """Fewer formulas to draw than this are drawn one by one, where they are needed."""
+
+
+def _cost(formula: tuple[str, bool]) -> float:
+    return len(formula[0])
 
 
 def _key(latex: str, display: bool) -> str:
@@ -212,10 +223,11 @@ class MathRenderer:
         )
         if len(todo) < PREPARE_MIN:
             return
-        from exporter.core.workers import fork_map, split, worker_count
+        from exporter.core.workers import deal, fork_map, worker_count
 
-        draw("x", False)  # loads ziamath and the math font once, before forking
-        parts = split(todo, worker_count(len(todo), limit=os.cpu_count() or 1))
+        warm()  # once, before forking
+        # a formula takes about as long to draw as its source is long
+        parts = deal(todo, worker_count(len(todo), limit=os.cpu_count() or 1), _cost)
 
         def run(part: list[tuple[str, bool]]) -> list[dict[str, Any]]:
             results: list[dict[str, Any]] = []
