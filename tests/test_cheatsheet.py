@@ -473,3 +473,8 @@ def test_formulas_drawn_side_by_side_match_one_by_one() -> None:
             expected = str(exc)
         assert got == expected, latex
     assert renderer.drawn == 5  # all answered from the cache
+    # a second dry run answers what is drawn as drawn and notes only what is new
+    with renderer.collecting() as again:
+        assert renderer.formula(r"\frac{a}{b+c}", True) == draw(r"\frac{a}{b+c}", True)
+        renderer.formula(r"\int_0^1 f", True)
+    assert again == [(r"\int_0^1 f", True)] and renderer.drawn == 5

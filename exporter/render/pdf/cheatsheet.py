@@ -77,9 +77,10 @@ def render_cheatsheet(context: RenderContext) -> None:
     default_columns = 4 if orientation == "landscape" else 3
     columns = max(1, min(4, int(context.option("columns", default_columns))))
     budget = max(1, int(context.option("pages", DEFAULT_PAGES)))
-    with job.math.collecting() as wanted:  # the formulas the sheet will draw ...
-        cheatsheet_panels(job)
-    job.math.prepare(wanted)  # ... drawn side by side
+    for _ in range(2):  # the formulas the sheet will draw (then those taken instead of
+        with job.math.collecting() as wanted:  # one too wide for its column) ...
+            cheatsheet_panels(job)
+        job.math.prepare(wanted)  # ... drawn side by side
     panels = cheatsheet_panels(job)
     width_mm, height_mm = PAPER_MM[job.paper()]
     if orientation == "landscape":

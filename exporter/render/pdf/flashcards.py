@@ -229,10 +229,11 @@ def render_flashcards(context: RenderContext) -> None:
 
 def _render_sheets(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[SheetResult]:
     """Render sheets to one PDF each, split across worker processes when worth it."""
-    from exporter.core.workers import fork_map, split, worker_count
+    from exporter.core.workers import fork_map, split_weighted, worker_count
 
     workers = worker_count(len(sheets))
-    chunks = split(sheets, workers)
+    # by their text: long answers take longer and are the ones shrunk and laid out again
+    chunks = split_weighted(sheets, workers, _sheet_cost)
     if len(chunks) > 1:  # imported once here, not once in every worker (0.45 s each)
         from exporter.render.pdf.weasy import preload
 
@@ -243,6 +244,20 @@ def _render_sheets(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[She
     ]
     job.context.progress.finish(job.target)
     return results
+
+
+def _sheet_cost(sheet: Sheet) -> float:
+    """About how long a sheet takes to lay out, in characters of its cards' text."""
+    return sum(
+        CARD_COST
+        + len(card.entry.source.question.question)
+        + len(card.entry.source.question.answer)
+        for card in sheet.cards
+    )
+
+
+CARD_COST = 80
+"""What laying out a card costs beyond its text, in characters."""
 
 
 def _render_run(job: PdfJob, grid: CardGrid, sheets: list[Sheet]) -> list[SheetResult]:

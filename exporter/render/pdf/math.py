@@ -176,8 +176,9 @@ def warm() -> None:
         draw("x", False)
 
 
-PREPARE_MIN = 4
-"""Fewer formulas to draw than this are drawn one by one, where they are needed."""
+PREPARE_MIN = 2
+"""Fewer formulas to draw than this are drawn one by one, where they are needed (a fork
+costs a few ms, a formula 10–60 ms)."""
 
 
 def _cost(formula: tuple[str, bool]) -> float:
@@ -206,9 +207,11 @@ class MathRenderer:
 
     @contextlib.contextmanager
     def collecting(self) -> Iterator[list[tuple[str, bool]]]:
-        """A dry run: while active, every formula asked for is noted and answered with a
-        blank stand-in (nothing drawn, nothing reported); :meth:`prepare` then draws the
-        noted ones side by side."""
+        """A dry run: while active, every formula asked for that is not drawn yet is noted
+        and answered with a blank stand-in (nothing drawn, nothing reported);
+        :meth:`prepare` then draws the noted ones side by side. Drawn formulas are
+        answered as they are, so a second dry run after :meth:`prepare` notes the ones a
+        choice made on the real drawings asks for next."""
         self.wanted = []
         try:
             yield self.wanted
@@ -248,9 +251,6 @@ class MathRenderer:
 
     def formula(self, latex: str, display: bool) -> Formula | str:
         """The drawn formula, or why it cannot be drawn (both cached by content)."""
-        if self.wanted is not None:
-            self.wanted.append((latex, display))
-            return Formula("<svg></svg>", 1.0, 1.0, 0.0)
         key = _key(latex, display)
         cached = self.cache.get(CACHE_NAMESPACE, key)
         if isinstance(cached, dict):
@@ -260,6 +260,9 @@ class MathRenderer:
                 return Formula.from_json(cached)
             except (KeyError, TypeError, ValueError):
                 pass
+        if self.wanted is not None:  # a dry run: noted, to be drawn by prepare
+            self.wanted.append((latex, display))
+            return Formula("<svg></svg>", 1.0, 1.0, 0.0)
         self.drawn += 1
         try:
             result = draw(latex, display)
