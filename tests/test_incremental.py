@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import QUESTIONS_YAML, copy_bank, edit_bank
 
@@ -161,71 +162,79 @@ def test_pdf_targets_rendered_in_parallel_match_one_by_one(tmp_path):
         assert (together / name).read_bytes() == (apart / name).read_bytes(), name
 
 
-def _spy_on_loading(monkeypatch, record: Path, die_in_child: bool = False) -> None:
-    """Note the process each source load runs in (a forked child's memory is lost, so in
-    a file); with ``die_in_child`` a load in a child kills that child."""
-    import exporter.build.pipeline as pipeline
-    import exporter.build.project as project
+SPIED_BUILD = """
+import os, sys
+from pathlib import Path
+import exporter.build.pipeline as pipeline
+import exporter.build.project as project
+record, way = Path(sys.argv[1]), sys.argv[2]
+real, main_process = project.load_project, os.getpid()
+def spy(*args, **kwargs):
+    here = os.getpid() == main_process
+    with record.open("a") as notes:
+        notes.write(("here" if here else "child") + "\\n")
+    if way == "child dies" and not here:
+        os._exit(3)
+    return real(*args, **kwargs)
+pipeline.load_project = spy
+pipeline.LOAD_BESIDE_IMPORT = way != "in-process"
+from exporter.cli.commands import main
+main(sys.argv[3:])
+"""
+"""``exporter`` as a process whose source loads note the process they run in (a forked
+child's memory is lost, so in a file); way "child dies" kills a child that loads."""
 
-    real, test_process = project.load_project, os.getpid()
-
-    def spy(*args, **kwargs):
-        with record.open("a") as notes:
-            notes.write(f"{os.getpid()}\n")
-        if die_in_child and os.getpid() != test_process:
-            os._exit(3)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "load_project", spy)
+beside_import = pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"), reason="needs two cores and fork"
+)
 
 
-def _loads(record: Path) -> list[str]:
-    pids = record.read_text().split()
-    record.unlink()
-    return ["here" if int(pid) == os.getpid() else "child" for pid in pids]
+def spied_build(record: Path, way: str, *args: str, cwd: Path | None = None):
+    result = subprocess.run(
+        [sys.executable, "-c", SPIED_BUILD, str(record), way, "build", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+    loads = record.read_text().split() if record.exists() else []
+    record.unlink(missing_ok=True)
+    return result, loads
 
 
-def test_the_source_loaded_beside_the_pdf_import_gives_the_same_outputs(tmp_path, monkeypatch):
+@beside_import
+def test_the_source_loaded_beside_the_pdf_import_gives_the_same_outputs(tmp_path):
     """With PDF targets stale, the source is loaded in a forked child while WeasyPrint is
-    imported here; the outputs and the lock it writes are those of a load in-process, and a
-    child that dies makes the build load the source itself."""
-    import exporter.build.pipeline as pipeline
-
+    imported; the outputs, the lock and the cache it writes are those of a load in the
+    build's own process, and a child that dies makes the build load the source itself."""
     record = tmp_path / "loads"
-    _spy_on_loading(monkeypatch, record)
     outputs = {}
-    for way in ("beside", "in-process", "child dies"):
+    expected = {"beside": ["child"], "in-process": ["here"], "child dies": ["child", "here"]}
+    for way in expected:
         source = tmp_path / way / "source"  # with the committed lock: the same dates
         shutil.copytree(REPO / "source", source)
         out = tmp_path / way / "out"
-        monkeypatch.setattr(pipeline, "LOAD_BESIDE_IMPORT", way != "in-process")
-        if way == "child dies":
-            _spy_on_loading(monkeypatch, record, die_in_child=True)
-        args = ["build", "-t", "anki", "-t", "cheatsheet", "-t", "quiz"]
-        result = cli(*args, "--source", str(source), "--out", str(out))
-        assert result.exit_code == 0, result.output
-        expected = {"beside": ["child"], "in-process": ["here"], "child dies": ["child", "here"]}
-        assert _loads(record) == expected[way]
-        files = sorted(p for p in out.iterdir() if p.is_file() and p.suffix != ".json")
+        args = ["-t", "anki", "-t", "cheatsheet", "-t", "quiz", "--source", str(source)]
+        result, loads = spied_build(record, way, *args, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert loads == expected[way]
+        files = [p for p in out.iterdir() if p.is_file() and p.suffix != ".json"]
+        files += list((out / ".cache").glob("*.json"))
         outputs[way] = {p.name: p.read_bytes() for p in files}
         outputs[way]["lock"] = (source / LOCK_NAME).read_bytes()
-    assert len(outputs["beside"]) == 4  # deck, two PDFs, lock
+    assert len(outputs["beside"]) > 10  # deck, two PDFs, the cache, the lock
     assert outputs["beside"] == outputs["in-process"] == outputs["child dies"]
 
 
-def test_source_errors_found_beside_the_pdf_import_are_reported_as_always(
-    tmp_path, monkeypatch, make_source
-):
-    record = tmp_path / "loads"
-    _spy_on_loading(monkeypatch, record)
+@beside_import
+def test_source_errors_found_beside_the_pdf_import_are_reported_as_always(tmp_path, make_source):
     source = make_source(QUESTIONS_YAML.replace("level: basic", "level: basik", 1))
-    result = cli("build", "-t", "cheatsheet", "--source", str(source))
-    assert _loads(record) == ["child"]
-    assert result.exit_code == 1
+    result, loads = spied_build(tmp_path / "loads", "beside", "-t", "cheatsheet", cwd=tmp_path)
+    assert loads == ["child"]
+    assert result.returncode == 1
     assert "source/questions/basic.yaml:" in result.stderr
     assert "E008 unknown level 'basik'" in result.stderr
-    assert "Traceback" not in result.output + result.stderr
-    assert not list(tmp_path.glob("build/*.pdf"))
+    assert "Traceback" not in result.stdout + result.stderr
+    assert source.is_dir() and not list(tmp_path.glob("build/*.pdf"))
 
 
 def test_pdfs_do_not_depend_on_where_the_source_is_checked_out(tmp_path):

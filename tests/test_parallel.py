@@ -76,3 +76,19 @@ def test_deal_spreads_the_heaviest_items_and_keeps_each_groups_order():
     assert groups[0] == ["aaaaaa", "b", "ee"]
     assert all(group == sorted(group, key=items.index) for group in groups)
     assert deal(["x"], 3, len) == [["x"]]
+
+
+def _refuse() -> None:
+    raise ValueError("cannot be rebuilt")
+
+
+class Unreadable:
+    """Pickles, but raises when unpickled (as a result cut off by a killed worker does)."""
+
+    def __reduce__(self):
+        return (_refuse, ())
+
+
+def test_a_worker_result_that_cannot_be_read_is_reported():
+    with pytest.raises(RuntimeError, match="died"):
+        fork_map(lambda chunk: Unreadable() if chunk == [2] else chunk, [[1], [2]])

@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,9 @@ PARALLEL_TARGETS = frozenset(PDF_TARGETS)
 LOAD_BESIDE_IMPORT = True
 """Load the source in a forked child while this process imports WeasyPrint, when PDF
 targets are stale (see :func:`_load`; False: one after the other, in this process)."""
+LOAD_BESIDE_MAX_BYTES = 5_000_000
+"""Question files larger than this in all (about 3,000 questions like the real ones) are
+loaded in this process: pickling the project would cost more than the import saves."""
 ALWAYS_LAY_OUT = frozenset({"cheatsheet", "guide", "quiz"})
 """PDF targets that lay pages out on every build (flashcards reuse cached sheets)."""
 
@@ -384,8 +388,9 @@ def _load(request: BuildRequest, stale: list[str]) -> _Loaded:
     this process imports WeasyPrint and pypdf (which the PDF targets need, and their
     workers then inherit): the two took turns before, and each takes about as long as the
     other. The child sends the loaded project back pickled (15 ms for the real bank, 0.1 s
-    for 1,000 questions). Should the child fail in any way, the source is loaded here, so
-    its errors are reported as always.
+    for 1,000 questions): above :data:`LOAD_BESIDE_MAX_BYTES` of questions that costs
+    more than the import, and the source is loaded here. Should the child fail in any
+    way, the source is loaded here too, so its errors are reported as always.
     """
 
     def load() -> _Loaded:
@@ -398,8 +403,15 @@ def _load(request: BuildRequest, stale: list[str]) -> _Loaded:
             state = _record_content(project, bank, request, everything)
         return project, (everything, state)
 
-    overlap = LOAD_BESIDE_IMPORT and bool(set(stale) & PARALLEL_TARGETS)
-    if not overlap or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+    overlap = (
+        LOAD_BESIDE_IMPORT
+        and bool(set(stale) & PARALLEL_TARGETS)
+        and "weasyprint" not in sys.modules  # imported already (`exporter watch`)
+        and (os.cpu_count() or 1) > 1
+        and hasattr(os, "fork")
+        and _source_bytes(request.source) <= LOAD_BESIDE_MAX_BYTES
+    )
+    if not overlap:
         return load()
     from exporter.core.workers import fork_map
     from exporter.render.pdf.weasy import preload
@@ -420,6 +432,16 @@ def _load(request: BuildRequest, stale: list[str]) -> _Loaded:
     except RuntimeError:  # the child failed: load here, the usual way
         loaded = None
     return loaded if loaded is not None else load()
+
+
+def _source_bytes(source: Path) -> int:
+    """The size of the question files (a glance: no file is read)."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for path in (source / "questions").rglob("*.y*ml"):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+    return total
 
 
 def _render_and_write(

@@ -117,11 +117,14 @@ def fork_map(func: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
             except BaseException:
                 end_children([(pid, -1)])  # its pipe is closed already
                 raise
-            if not data:
+            try:  # nothing, or what a worker killed while writing sent, is unreadable
+                outcome, value = pickle.loads(data)
+            except Exception:
                 code = os.waitstatus_to_exitcode(status)
-                failures.append(f"a worker process died (exit code {code})")
+                failures.append(
+                    f"a worker process died or sent an unreadable result (exit code {code})"
+                )
                 continue
-            outcome, value = pickle.loads(data)
             if outcome != "ok":
                 failures.append(str(value))
             else:

@@ -80,6 +80,8 @@ def render_cheatsheet(context: RenderContext) -> None:
     for _ in range(2):  # the formulas the sheet will draw (then those taken instead of
         with job.math.collecting() as wanted:  # one too wide for its column) ...
             cheatsheet_panels(job)
+        if not wanted:
+            break
         job.math.prepare(wanted)  # ... drawn side by side
     panels = cheatsheet_panels(job)
     width_mm, height_mm = PAPER_MM[job.paper()]
@@ -393,28 +395,24 @@ documents: a very large bank has larger chunks)."""
 MEASURE_CHUNKS = 32
 
 
-ITEM_COST = 60
-"""About what laying out one item costs beyond its text, in characters of text."""
-HEAD_COST = 50
-"""The same for a panel heading or the masthead (a heading costs a quarter of an item)."""
-
-
-def _cost(entry: tuple[dict[str, Any], Any]) -> float:
-    item = entry[1]
-    return ITEM_COST + len(markup.plain_text(f"{item.label} {item.key} {item.extra}"))
+HEAD_SHARE = 0.25
+"""What measuring a panel heading or the masthead costs, in items (measured: the real
+bank's 17 headings and masthead take as long as about 4.5 items)."""
 
 
 def _chunks(panels: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The panels' items cut into nearly equal runs, each as the panels it touches (with
+    """The panels' items cut into runs of nearly equal work (the first, which also holds
+    the masthead and the headings, a little shorter), each as the panels it touches (with
     only those items): the measuring documents."""
     items = [(panel, item) for panel in panels for item in panel["items"]]
     count = min(MEASURE_CHUNKS, max(1, math.ceil(len(items) / MEASURE_CHUNK)))
     from exporter.core.workers import split_weighted
 
-    # the first chunk also measures the masthead and every heading
-    heads = HEAD_COST * (len(panels) + 1)
+    # the first chunk also measures the masthead and every heading, so it holds fewer
+    # items; the cuts depend on counts only, so an edited text moves none of them
+    heads = HEAD_SHARE * (len(panels) + 1)
     chunks = []
-    for run in split_weighted(items, count, _cost, first=heads) or [[]]:
+    for run in split_weighted(items, count, lambda _: 1.0, first=heads) or [[]]:
         chunk: list[dict[str, Any]] = []
         for panel, item in run:
             if not chunk or chunk[-1]["id"] != panel["id"]:

@@ -208,10 +208,10 @@ class MathRenderer:
     @contextlib.contextmanager
     def collecting(self) -> Iterator[list[tuple[str, bool]]]:
         """A dry run: while active, every formula asked for that is not drawn yet is noted
-        and answered with a blank stand-in (nothing drawn, nothing reported);
-        :meth:`prepare` then draws the noted ones side by side. Drawn formulas are
-        answered as they are, so a second dry run after :meth:`prepare` notes the ones a
-        choice made on the real drawings asks for next."""
+        and answered with a blank stand-in (nothing drawn); :meth:`prepare` then draws the
+        noted ones side by side. Formulas drawn before (and failures, as their message)
+        are answered as they are, so a second dry run after :meth:`prepare` notes the
+        ones a choice made on the real drawings asks for next."""
         self.wanted = []
         try:
             yield self.wanted
